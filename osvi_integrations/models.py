@@ -1,0 +1,53 @@
+"""Typed results of the OSVI Chat v1 API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["ai", "support"]
+
+
+class SendMessageResult(BaseModel):
+    """The engine's answer to one customer message (`data` of `POST /v1/chat/inbound`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: str = Field(description="UUID of the session the message was routed to.")
+    reply: str | None = Field(
+        description=(
+            "The agent's reply; null when the agent produced none "
+            "(e.g. while a human operator has taken over the session)."
+        )
+    )
+    state: str = Field(
+        description="State name after this turn (multi-prompt agents); single-prompt agents report a default state."
+    )
+    mode: Mode = Field(description="'ai' while the agent responds, 'support' once a human operator has taken over.")
+    help_requested: bool = Field(
+        description="True if the agent has escalated the conversation and is requesting a human operator."
+    )
+
+    @property
+    def human_has_taken_over(self) -> bool:
+        """A human operator is handling the session; the agent will not auto-reply."""
+        return self.mode == "support"
+
+    @property
+    def needs_human(self) -> bool:
+        """A human is involved or has been asked for: hand the conversation to a person."""
+        return self.help_requested or self.human_has_taken_over
+
+    def summary(self) -> str:
+        """One readable paragraph: the reply and, stated plainly, any takeover or escalation."""
+        lines: list[str] = []
+        if self.reply is not None:
+            lines.append(self.reply)
+        if self.human_has_taken_over:
+            lines.append("[A human operator has taken over this conversation; the agent will not reply automatically.]")
+        elif self.reply is None:
+            lines.append("[The agent produced no reply for this message.]")
+        if self.help_requested:
+            lines.append("[Escalation requested: the agent has asked for a human operator.]")
+        return "\n".join(lines)
