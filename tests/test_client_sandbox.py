@@ -97,8 +97,11 @@ def test_wrong_token_is_401_and_never_echoed(sandbox: SandboxServer, caplog: pyt
 
 def test_400_from_the_server_for_a_missing_field(sandbox: SandboxServer) -> None:
     # The client validates first, so talk to the server through the core's own HTTP path with a hand-made body.
-    response = httpx.post(f"{sandbox.base_url}/v1/chat/inbound", headers={"API-Token": sandbox.api_token},
-                          json={"agent_uuid": SUPPORT_AGENT, "customer_id": "+1555"})
+    response = httpx.post(
+        f"{sandbox.base_url}/v1/chat/inbound",
+        headers={"API-Token": sandbox.api_token},
+        json={"agent_uuid": SUPPORT_AGENT, "customer_id": "+1555"},
+    )
     assert response.status_code == 400
     from osvi_integrations._protocol import parse_send_message
 
@@ -171,9 +174,9 @@ async def test_async_throttling_is_retried(async_client: AsyncOSVIClient, sandbo
 
 def test_read_timeout_after_delivery_is_not_resent(sandbox: SandboxServer) -> None:
     sandbox.engine.inject_fault(Fault(status=None, after_processing=True, delay=1.0))
-    with OSVIClient(sandbox.api_token, base_url=sandbox.base_url, timeout=0.3, retry_policy=FAST_RETRIES) as c:
-        with pytest.raises(errors.APITimeoutError) as info:
-            c.send_message(SUPPORT_AGENT, "+1555", "hi")
+    c = OSVIClient(sandbox.api_token, base_url=sandbox.base_url, timeout=0.3, retry_policy=FAST_RETRIES)
+    with c, pytest.raises(errors.APITimeoutError) as info:
+        c.send_message(SUPPORT_AGENT, "+1555", "hi")
     assert info.value.may_have_been_delivered
     assert "waiting for the agent's reply" in str(info.value)
     assert sandbox.engine.request_count == 1 and len(sandbox.engine.processed) == 1
@@ -181,9 +184,9 @@ def test_read_timeout_after_delivery_is_not_resent(sandbox: SandboxServer) -> No
 
 def test_502_after_processing_is_not_resent_unless_opted_in(sandbox: SandboxServer) -> None:
     sandbox.engine.inject_fault(Fault(status=502, after_processing=True))
-    with OSVIClient(sandbox.api_token, base_url=sandbox.base_url, retry_policy=FAST_RETRIES) as c:
-        with pytest.raises(errors.EngineError):
-            c.send_message(SUPPORT_AGENT, "+1555", "hi")
+    c = OSVIClient(sandbox.api_token, base_url=sandbox.base_url, retry_policy=FAST_RETRIES)
+    with c, pytest.raises(errors.EngineError):
+        c.send_message(SUPPORT_AGENT, "+1555", "hi")
     assert len(sandbox.engine.processed) == 1
 
     sandbox.engine.inject_fault(Fault(status=502, after_processing=True))
@@ -202,8 +205,12 @@ def _closed_port() -> int:
 def test_connection_refused_is_retried_then_raised() -> None:
     attempts: list[httpx.Request] = []
     with httpx.Client(event_hooks={"request": [attempts.append]}) as http:
-        c = OSVIClient("abcdEFGH12345678", base_url=f"http://127.0.0.1:{_closed_port()}",
-                       retry_policy=FAST_RETRIES, http_client=http)
+        c = OSVIClient(
+            "abcdEFGH12345678",
+            base_url=f"http://127.0.0.1:{_closed_port()}",
+            retry_policy=FAST_RETRIES,
+            http_client=http,
+        )
         with pytest.raises(errors.APIConnectionError) as info:
             c.send_message(SUPPORT_AGENT, "+1555", "hi")
     assert not info.value.may_have_been_delivered and "was not sent" in str(info.value)
@@ -211,8 +218,7 @@ def test_connection_refused_is_retried_then_raised() -> None:
 
 
 async def test_connection_refused_async() -> None:
-    async with AsyncOSVIClient("abcdEFGH12345678", base_url=f"http://127.0.0.1:{_closed_port()}",
-                               max_retries=0) as c:
+    async with AsyncOSVIClient("abcdEFGH12345678", base_url=f"http://127.0.0.1:{_closed_port()}", max_retries=0) as c:
         with pytest.raises(errors.APIConnectionError):
             await c.send_message(SUPPORT_AGENT, "+1555", "hi")
 

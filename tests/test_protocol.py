@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -44,13 +44,22 @@ def test_build_send_message_matches_the_spec() -> None:
     assert request.headers["API-Token"] == TOKEN
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"] == USER_AGENT and USER_AGENT.startswith("osvi-integrations/")
-    assert json.loads(request.content) == {"agent_uuid": "agent_1", "customer_id": "+1555", "content": "Hi, I need help."}
+    assert json.loads(request.content) == {
+        "agent_uuid": "agent_1",
+        "customer_id": "+1555",
+        "content": "Hi, I need help.",
+    }
     assert TOKEN not in repr(request)
 
 
 def test_session_id_is_sent_only_when_given_and_content_is_sent_verbatim() -> None:
     request = build_send_message(CONFIG, agent_uuid="a", customer_id="c", content="  héllo\n", session_id="s-9")
-    assert json.loads(request.content) == {"agent_uuid": "a", "customer_id": "c", "content": "  héllo\n", "session_id": "s-9"}
+    assert json.loads(request.content) == {
+        "agent_uuid": "a",
+        "customer_id": "c",
+        "content": "  héllo\n",
+        "session_id": "s-9",
+    }
 
 
 @pytest.mark.parametrize(
@@ -78,7 +87,11 @@ def test_bad_input_names_the_field(field: str, kwargs: dict[str, object], proble
 def test_parse_success_and_takeover() -> None:
     result = parse_send_message(200, {}, _body({"success": True, "data": OK}))
     assert (result.session_id, result.reply, result.state, result.mode, result.help_requested) == (
-        "s-1", "hi", "default", "ai", False,
+        "s-1",
+        "hi",
+        "default",
+        "ai",
+        False,
     )
     takeover = parse_send_message(200, {}, _body({"success": True, "data": {**OK, "reply": None, "mode": "support"}}))
     assert takeover.reply is None and takeover.human_has_taken_over and takeover.needs_human
@@ -164,7 +177,7 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("-3") == 0.0
     assert parse_retry_after("soon") is None
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= parse_retry_after(later) <= 31  # type: ignore[operator]
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
@@ -193,8 +206,13 @@ def test_transport_errors_say_whether_the_message_may_have_arrived(
 def test_config_rejects_bad_values_with_the_field_named(monkeypatch: pytest.MonkeyPatch) -> None:
     def config(**overrides: object) -> object:
         args: dict[str, object] = dict(
-            api_token=TOKEN, base_url=None, timeout=None, connect_timeout=None,
-            max_retries=None, retry_policy=None, injected_client=False,
+            api_token=TOKEN,
+            base_url=None,
+            timeout=None,
+            connect_timeout=None,
+            max_retries=None,
+            retry_policy=None,
+            injected_client=False,
         )
         args.update(overrides)
         return build_config(**args)  # type: ignore[arg-type]
@@ -221,9 +239,23 @@ def test_config_rejects_bad_values_with_the_field_named(monkeypatch: pytest.Monk
 def test_timeouts_keep_connect_short_and_read_generous() -> None:
     default = CONFIG.timeout
     assert default is not None and default.read == 120.0 and default.connect == 5.0
-    custom = build_config(api_token=TOKEN, base_url=None, timeout=300, connect_timeout=2, max_retries=None,
-                          retry_policy=None, injected_client=False).timeout
+    custom = build_config(
+        api_token=TOKEN,
+        base_url=None,
+        timeout=300,
+        connect_timeout=2,
+        max_retries=None,
+        retry_policy=None,
+        injected_client=False,
+    ).timeout
     assert custom is not None and (custom.read, custom.connect) == (300.0, 2.0)
-    injected = build_config(api_token=TOKEN, base_url=None, timeout=None, connect_timeout=None, max_retries=None,
-                            retry_policy=None, injected_client=True)
+    injected = build_config(
+        api_token=TOKEN,
+        base_url=None,
+        timeout=None,
+        connect_timeout=None,
+        max_retries=None,
+        retry_policy=None,
+        injected_client=True,
+    )
     assert injected.timeout is None  # the injected client's own timeout applies
