@@ -207,7 +207,7 @@ def describe_error(error: OSVIError) -> str:
     elif isinstance(error, ServiceUnavailableError):
         what = "OSVI is temporarily unavailable (HTTP 503) and retries did not get through; try again later."
     elif isinstance(error, APIError):
-        what = f"OSVI error: {error}."
+        what = f"OSVI returned an error: {str(error).rstrip('.')}."
     elif isinstance(error, APIConnectionError):
         what = f"Could not reach OSVI: {error.message}"
     else:
