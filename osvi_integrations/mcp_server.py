@@ -235,8 +235,11 @@ class BearerTokenMiddleware:
         self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan events carry no credentials
+        if scope["type"] == "lifespan":  # server start/stop events carry no credentials
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # MCP has no websocket endpoint: refuse rather than pass unchecked
+            await send({"type": "websocket.close", "code": 1008})
             return
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._token):
@@ -252,6 +255,8 @@ class BearerTokenMiddleware:
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """Where and how the streamable HTTP transport listens, and who may call it."""
+
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     #: Required for a non-loopback bind; enforced whenever set.

@@ -19,6 +19,8 @@ import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from osvi_integrations.errors import ConfigurationError
 from osvi_integrations.mcp_server import (
@@ -211,3 +213,11 @@ def test_command_line_http_server_with_sandbox(customer_id: str) -> None:
     assert process.returncode == 0, stderr
     assert BEARER not in stderr and "Traceback" not in stderr
     assert f"http://127.0.0.1:{port}/mcp" in stderr
+
+
+def test_websocket_upgrades_are_refused_by_the_bearer_gate(sandbox: SandboxServer) -> None:
+    config = ServerConfig(api_token=SecretStr(sandbox.api_token), base_url=sandbox.base_url)
+    app = create_http_app(create_server(config), HttpSettings(bearer_token=BEARER))
+    with pytest.raises(WebSocketDisconnect) as info, TestClient(app).websocket_connect("/mcp"):
+        pass
+    assert info.value.code == 1008
