@@ -40,6 +40,7 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
+    MalformedResponseError,
     OSVIError,
     RateLimitError,
     ServiceUnavailableError,
@@ -206,6 +207,8 @@ def describe_error(error: OSVIError) -> str:
         what = "OSVI is rate limiting requests (HTTP 429) and retries did not get through; wait before trying again."
     elif isinstance(error, ServiceUnavailableError):
         what = "OSVI is temporarily unavailable (HTTP 503) and retries did not get through; try again later."
+    elif isinstance(error, MalformedResponseError):
+        what = f"OSVI's answer could not be read ({error.message.rstrip('.')})."
     elif isinstance(error, APIError):
         what = f"OSVI returned an error: {str(error).rstrip('.')}."
     elif isinstance(error, APIConnectionError):

@@ -223,6 +223,23 @@ async def test_engine_failure_warns_of_possible_delivery_without_upstream_dump(
     assert sandbox.engine.request_count == 1  # a possibly delivered message is never resent
 
 
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"status": 500}, "HTTP 500"),
+        ({"status": 200, "body": {"unexpected": True}}, "OSVI's answer could not be read"),
+    ],
+)
+async def test_uncertain_outcomes_are_reported_not_resent(
+    connect: Connect, sandbox: SandboxServer, fault: dict[str, Any], expected: str
+) -> None:
+    sandbox.engine.inject_fault(Fault(**fault))
+    async with connect() as client:
+        result = await call(client, content="hi", customer_id="+1555")
+    assert result.is_error and expected in text_of(result) and "MAY HAVE BEEN DELIVERED" in text_of(result)
+    assert sandbox.engine.request_count == 1
+
+
 @pytest.mark.parametrize("status", [429, 503])
 async def test_throttling_is_retried_transparently(connect: Connect, sandbox: SandboxServer, status: int) -> None:
     sandbox.engine.inject_fault(Fault(status=status, headers={"Retry-After": "0"}, times=2))
