@@ -2,14 +2,14 @@
 
 An OSVI agent is stateful: it keeps the conversation (and its prompt) server-side, per
 customer and session. So each call sends only the customer's newest turn, never the
-history, and responses are never cached.
+history, and responses are not cached by default.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -32,15 +32,12 @@ _NO_TOOLS = (
 )
 
 
-class _Turn:
-    """What one call sends: the customer's newest words and the session to send them to."""
+class _Turn(NamedTuple):
+    """What the input says about this call: the customer's newest words and the thread's session."""
 
-    __slots__ = ("content", "history_session_id", "saw_system")
-
-    def __init__(self, content: str, history_session_id: str | None, saw_system: bool) -> None:
-        self.content = content
-        self.history_session_id = history_session_id
-        self.saw_system = saw_system
+    content: str
+    history_session_id: str | None
+    saw_system: bool
 
 
 class ChatOSVI(OSVIConnection, BaseChatModel):
