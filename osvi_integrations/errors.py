@@ -133,3 +133,31 @@ class APIConnectionError(OSVIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connecting, sending, or waiting for the agent's reply)."""
+
+
+def describe_for_agent(error: OSVIError) -> str:
+    """The error as an AI agent should read it (MCP tool errors, LangChain tool messages): what failed,
+    and whether resending could duplicate the message. Built from the error's own message and status
+    only: never the token, never a raw upstream body."""
+    if isinstance(error, InvalidRequestError):
+        return f"Invalid argument {error.message} Nothing was sent."
+    if isinstance(error, AuthenticationError):
+        what = "OSVI rejected the configured API token (HTTP 401): fix OSVI_API_TOKEN where this tool is configured."
+    elif isinstance(error, RateLimitError):
+        what = "OSVI is rate limiting requests (HTTP 429) and retries did not get through; wait before trying again."
+    elif isinstance(error, ServiceUnavailableError):
+        what = "OSVI is temporarily unavailable (HTTP 503) and retries did not get through; try again later."
+    elif isinstance(error, MalformedResponseError):
+        what = f"OSVI's answer could not be read ({error.message.rstrip('.')})."
+    elif isinstance(error, APIError):
+        what = f"OSVI returned an error: {str(error).rstrip('.')}."
+    elif isinstance(error, APIConnectionError):
+        what = f"Could not reach OSVI: {error.message}"
+    else:
+        what = f"OSVI request failed: {error.message}"
+    if error.may_have_been_delivered:
+        return (
+            f"{what} The message MAY HAVE BEEN DELIVERED to the agent: do not resend it automatically "
+            "(that could duplicate it); check the conversation first."
+        )
+    return f"{what} The message was not delivered, so sending it again cannot duplicate it."

@@ -34,17 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._config import BASE_URL_ENV, TOKEN_ENV, resolve_api_token, resolve_base_url
 from ._version import __version__
 from .client import AsyncOSVIClient
-from .errors import (
-    APIConnectionError,
-    APIError,
-    AuthenticationError,
-    ConfigurationError,
-    InvalidRequestError,
-    MalformedResponseError,
-    OSVIError,
-    RateLimitError,
-    ServiceUnavailableError,
-)
+from .errors import ConfigurationError, OSVIError, describe_for_agent
 from .models import SendMessageResult
 from .retry import RetryPolicy
 
@@ -187,40 +177,11 @@ async def send_customer_message(
         result = await state.client.send_message(agent, customer_id, content, session_id=session_id)
     except OSVIError as error:
         logger.info("%s failed: %r", TOOL_NAME, error)
-        return _tool_error(describe_error(error))
+        return _tool_error(describe_for_agent(error))
     return CallToolResult(
         content=[TextContent(type="text", text=result.summary())],
         structured_content=result.model_dump(mode="json"),
     )
-
-
-def describe_error(error: OSVIError) -> str:
-    """A message for the calling model: what failed, and whether resending could duplicate the message.
-
-    Built from the error's own message and status only: never the token, never a raw upstream body.
-    """
-    if isinstance(error, InvalidRequestError):
-        return f"Invalid argument {error.message}. Nothing was sent."
-    if isinstance(error, AuthenticationError):
-        what = "OSVI rejected this MCP server's API token (HTTP 401): fix OSVI_API_TOKEN in the server's configuration."
-    elif isinstance(error, RateLimitError):
-        what = "OSVI is rate limiting requests (HTTP 429) and retries did not get through; wait before trying again."
-    elif isinstance(error, ServiceUnavailableError):
-        what = "OSVI is temporarily unavailable (HTTP 503) and retries did not get through; try again later."
-    elif isinstance(error, MalformedResponseError):
-        what = f"OSVI's answer could not be read ({error.message.rstrip('.')})."
-    elif isinstance(error, APIError):
-        what = f"OSVI returned an error: {str(error).rstrip('.')}."
-    elif isinstance(error, APIConnectionError):
-        what = f"Could not reach OSVI: {error.message}"
-    else:
-        what = f"OSVI request failed: {error.message}"
-    if error.may_have_been_delivered:
-        return (
-            f"{what} The message MAY HAVE BEEN DELIVERED to the agent: do not resend it automatically "
-            "(that could duplicate it); check the conversation first."
-        )
-    return f"{what} The message was not delivered, so sending it again cannot duplicate it."
 
 
 def _tool_error(text: str) -> CallToolResult:

@@ -15,7 +15,7 @@ from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
 from pydantic import BaseModel, Field
 
-from ..errors import ConfigurationError, OSVIError
+from ..errors import ConfigurationError, OSVIError, describe_for_agent
 from ..models import SendMessageResult
 from ._connection import OSVIConnection
 
@@ -76,7 +76,7 @@ class OSVISendMessageTool(OSVIConnection, BaseTool):
         except ConfigurationError:
             raise  # the application's mistake, not something the LLM can fix
         except OSVIError as error:
-            raise ToolException(_describe(error)) from error
+            raise ToolException(describe_for_agent(error)) from error
         return result.summary(), result
 
     async def _arun(
@@ -93,7 +93,7 @@ class OSVISendMessageTool(OSVIConnection, BaseTool):
         except ConfigurationError:
             raise
         except OSVIError as error:
-            raise ToolException(_describe(error)) from error
+            raise ToolException(describe_for_agent(error)) from error
         return result.summary(), result
 
     def _target(self, config: RunnableConfig) -> tuple[str, str]:
@@ -107,13 +107,3 @@ class OSVISendMessageTool(OSVIConnection, BaseTool):
                 f"config={{'configurable': {{{AGENT_UUID_KEY!r}: ..., {CUSTOMER_ID_KEY!r}: ...}}}}."
             )
         return str(agent), str(customer)
-
-
-def _describe(error: OSVIError) -> str:
-    """A message the LLM can act on: what failed and whether resending could duplicate the message."""
-    delivery = (
-        "The message may have reached the agent; do not resend it."
-        if error.may_have_been_delivered
-        else "The message was not delivered."
-    )
-    return f"Could not get a reply from the OSVI agent ({type(error).__name__}: {error.message}). {delivery}"
