@@ -130,15 +130,7 @@ async def _bounded(one: Callable[[int], Any], requests: int) -> None:
 
 def protocol_pair(iterations: int) -> tuple[Callable[[], None], Callable[[], None], Callable[[], None]]:
     """The sans-I/O layer alone (build + validate + parse) against bare json.dumps/json.loads."""
-    config = build_config(
-        api_token=SANDBOX_API_TOKEN,
-        base_url="https://api.osvi.ai",
-        timeout=None,
-        connect_timeout=None,
-        max_retries=None,
-        retry_policy=None,
-        injected_client=False,
-    )
+    config = build_config(api_token=SANDBOX_API_TOKEN, base_url="https://api.osvi.ai")
     reply = json.dumps(
         {
             "success": True,

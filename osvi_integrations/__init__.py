@@ -22,6 +22,7 @@ from .errors import (
     ServerError,
     ServiceUnavailableError,
     UnprocessableEntityError,
+    describe_for_agent,
 )
 from .models import Mode, SendMessageResult
 from .retry import RetryPolicy
@@ -53,4 +54,5 @@ __all__ = [
     "ServiceUnavailableError",
     "UnprocessableEntityError",
     "__version__",
+    "describe_for_agent",
 ]

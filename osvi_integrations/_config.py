@@ -75,13 +75,13 @@ def resolve_timeout(
 
 def build_config(
     *,
-    api_token: str | SecretStr | None,
-    base_url: str | None,
-    timeout: float | httpx.Timeout | None,
-    connect_timeout: float | None,
-    max_retries: int | None,
-    retry_policy: RetryPolicy | None,
-    injected_client: bool,
+    api_token: str | SecretStr | None = None,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    connect_timeout: float | None = None,
+    max_retries: int | None = None,
+    retry_policy: RetryPolicy | None = None,
+    injected_client: bool = False,
 ) -> ClientConfig:
     if retry_policy is not None and max_retries is not None:
         raise ConfigurationError("max_retries: pass either max_retries or retry_policy, not both.")

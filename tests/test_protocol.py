@@ -21,15 +21,7 @@ from osvi_integrations._protocol import (
 )
 
 TOKEN = "abcdEFGH12345678"
-CONFIG = build_config(
-    api_token=TOKEN,
-    base_url="https://api.example.test/",
-    timeout=None,
-    connect_timeout=None,
-    max_retries=None,
-    retry_policy=None,
-    injected_client=False,
-)
+CONFIG = build_config(api_token=TOKEN, base_url="https://api.example.test/")
 OK = {"session_id": "s-1", "reply": "hi", "state": "default", "mode": "ai", "help_requested": False}
 
 
@@ -205,16 +197,7 @@ def test_transport_errors_say_whether_the_message_may_have_arrived(
 
 def test_config_rejects_bad_values_with_the_field_named(monkeypatch: pytest.MonkeyPatch) -> None:
     def config(**overrides: object) -> object:
-        args: dict[str, object] = dict(
-            api_token=TOKEN,
-            base_url=None,
-            timeout=None,
-            connect_timeout=None,
-            max_retries=None,
-            retry_policy=None,
-            injected_client=False,
-        )
-        args.update(overrides)
+        args: dict[str, object] = {"api_token": TOKEN, **overrides}
         return build_config(**args)  # type: ignore[arg-type]
 
     with pytest.raises(errors.ConfigurationError, match="OSVI_API_TOKEN"):
@@ -239,23 +222,7 @@ def test_config_rejects_bad_values_with_the_field_named(monkeypatch: pytest.Monk
 def test_timeouts_keep_connect_short_and_read_generous() -> None:
     default = CONFIG.timeout
     assert default is not None and default.read == 120.0 and default.connect == 5.0
-    custom = build_config(
-        api_token=TOKEN,
-        base_url=None,
-        timeout=300,
-        connect_timeout=2,
-        max_retries=None,
-        retry_policy=None,
-        injected_client=False,
-    ).timeout
+    custom = build_config(api_token=TOKEN, timeout=300, connect_timeout=2).timeout
     assert custom is not None and (custom.read, custom.connect) == (300.0, 2.0)
-    injected = build_config(
-        api_token=TOKEN,
-        base_url=None,
-        timeout=None,
-        connect_timeout=None,
-        max_retries=None,
-        retry_policy=None,
-        injected_client=True,
-    )
+    injected = build_config(api_token=TOKEN, injected_client=True)
     assert injected.timeout is None  # the injected client's own timeout applies

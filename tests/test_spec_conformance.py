@@ -131,15 +131,7 @@ def test_every_sandbox_outcome_validates_against_its_documented_schema(sandbox: 
 
 @pytest.mark.parametrize("session_id", [None, "4718a326-417b-4dda-90d0-21fd65a11cb8"])
 def test_client_requests_match_the_request_schema(session_id: str | None) -> None:
-    config = build_config(
-        api_token="0123456789abcdef",
-        base_url="https://api.osvi.ai",
-        timeout=None,
-        connect_timeout=None,
-        max_retries=None,
-        retry_policy=None,
-        injected_client=False,
-    )
+    config = build_config(api_token="0123456789abcdef", base_url="https://api.osvi.ai")
     request = build_send_message(
         config, agent_uuid="agent_x", customer_id="+15551112222", content="Hi, I need help.", session_id=session_id
     )
