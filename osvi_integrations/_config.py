@@ -15,6 +15,8 @@ from .retry import RetryPolicy
 
 TOKEN_ENV = "OSVI_API_TOKEN"
 BASE_URL_ENV = "OSVI_BASE_URL"
+# Not read by the clients (each call names its agent); the demo, examples and MCP server use it.
+AGENT_ENV = "OSVI_AGENT_UUID"
 DEFAULT_BASE_URL = "https://api.osvi.ai"
 # The reply is produced synchronously by an LLM: waiting a long time for it is normal,
 # waiting long for a TCP connection is not.

@@ -31,14 +31,13 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._config import BASE_URL_ENV, TOKEN_ENV, resolve_api_token, resolve_base_url
+from ._config import AGENT_ENV, BASE_URL_ENV, TOKEN_ENV, resolve_api_token, resolve_base_url
 from ._version import __version__
 from .client import AsyncOSVIClient
 from .errors import ConfigurationError, OSVIError, describe_for_agent
 from .models import SendMessageResult
 from .retry import RetryPolicy
 
-AGENT_ENV = "OSVI_AGENT_UUID"
 TIMEOUT_ENV = "OSVI_TIMEOUT"
 BEARER_ENV = "OSVI_MCP_BEARER_TOKEN"
 ALLOWED_HOSTS_ENV = "OSVI_MCP_ALLOWED_HOSTS"

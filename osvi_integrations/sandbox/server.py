@@ -14,6 +14,7 @@ from typing import Self
 
 import uvicorn
 
+from .._config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
 from .app import create_app
 from .engine import SANDBOX_API_TOKEN, SUPPORT_AGENT, Engine
 
@@ -87,12 +88,12 @@ class Target:
 def open_target(agent_uuid: str = SUPPORT_AGENT) -> Iterator[Target]:
     """The embedded sandbox by default; a real account when `OSVI_API_TOKEN` is set
     (then `OSVI_AGENT_UUID` names the agent and `OSVI_BASE_URL` may point elsewhere)."""
-    token = os.environ.get("OSVI_API_TOKEN")
+    token = os.environ.get(TOKEN_ENV)
     if token:
-        agent = os.environ.get("OSVI_AGENT_UUID")
+        agent = os.environ.get(AGENT_ENV)
         if not agent:
-            raise SystemExit("OSVI_API_TOKEN is set: also set OSVI_AGENT_UUID to the agent to talk to.")
-        yield Target(os.environ.get("OSVI_BASE_URL", "https://api.osvi.ai"), token, agent, None)
+            raise SystemExit(f"{TOKEN_ENV} is set: also set {AGENT_ENV} to the agent to talk to.")
+        yield Target(os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL), token, agent, None)
         return
     with SandboxServer() as sandbox:
         yield Target(sandbox.base_url, sandbox.api_token, agent_uuid, sandbox)
