@@ -146,8 +146,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        agent, customer, session, content = self._request(messages, kwargs)
-        result = self._get_client().send_message(agent, customer, content, session_id=session)
+        result, agent = self._send(messages, kwargs)
         return ChatResult(generations=[ChatGeneration(message=_message(result, agent))])
 
     async def _agenerate(
@@ -157,8 +156,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        agent, customer, session, content = self._request(messages, kwargs)
-        result = await self._get_async_client().send_message(agent, customer, content, session_id=session)
+        result, agent = await self._asend(messages, kwargs)
         return ChatResult(generations=[ChatGeneration(message=_message(result, agent))])
 
     # The API answers in one piece: "streaming" yields that answer as a single, final chunk.
@@ -169,8 +167,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        agent, customer, session, content = self._request(messages, kwargs)
-        result = self._get_client().send_message(agent, customer, content, session_id=session)
+        result, agent = self._send(messages, kwargs)
         chunk = _chunk(result, agent)
         if run_manager is not None:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -183,8 +180,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        agent, customer, session, content = self._request(messages, kwargs)
-        result = await self._get_async_client().send_message(agent, customer, content, session_id=session)
+        result, agent = await self._asend(messages, kwargs)
         chunk = _chunk(result, agent)
         if run_manager is not None:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -198,6 +194,15 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
             if isinstance(value, str) and value:
                 return value
         return self.agent_uuid
+
+    def _send(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[SendMessageResult, str]:
+        """Sends this call's customer turn; returns the result and the agent it went to."""
+        agent, customer, session, content = self._request(messages, kwargs)
+        return self._get_client().send_message(agent, customer, content, session_id=session), agent
+
+    async def _asend(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[SendMessageResult, str]:
+        agent, customer, session, content = self._request(messages, kwargs)
+        return await self._get_async_client().send_message(agent, customer, content, session_id=session), agent
 
     def _request(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
         """(agent, customer, session, content) for one call; reads, never writes, the instance's fields."""
