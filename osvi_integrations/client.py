@@ -1,42 +1,52 @@
-"""Sync and async clients for the OSVI Chat v1 API. They only move bytes: see `_protocol` and `retry`."""
+"""Sync and async clients for the OSVI Chat v1 API. They only move bytes and wait: requests, results
+and errors are the sans-I/O `protocol`'s, retry timing is `retry.CallBudget`'s."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
-from ._config import ClientConfig, build_config
-from ._protocol import PreparedRequest, build_send_message, error_from_transport, parse_send_message
+from ._config import AGENT_ENV, ClientConfig, build_config
+from ._transport import AsyncHttpxTransport, SyncHttpxTransport
 from .conversation import AsyncConversation, Conversation
-from .errors import OSVIError
-from .models import SendMessageResult
-from .retry import RetryPolicy
+from .errors import ClientClosedError, InvalidRequestError, OSVIError
+from .protocol import SEND_MESSAGE, Operation, PreparedRequest, base_headers
+from .resources import (
+    Agents,
+    AsyncAgents,
+    AsyncMessages,
+    AsyncSessions,
+    AsyncSupport,
+    Messages,
+    Sessions,
+    Support,
+)
+from .retry import CallBudget, RetryPolicy
+from .types import SendMessageResult
 
-logger = logging.getLogger("osvi_integrations")
+ResultT = TypeVar("ResultT", bound=BaseModel)
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
-_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
-
-class _BaseClient:
-    _config: ClientConfig
-    _owns_http_client: bool
-
+class _ClientBase:
     def __init__(
         self,
         *,
         api_token: str | SecretStr | None,
         base_url: str | None,
-        timeout: float | httpx.Timeout | None,
+        timeout: float | None,
         connect_timeout: float | None,
         max_retries: int | None,
         retry_policy: RetryPolicy | None,
-        injected_client: bool,
+        max_connections: int | None,
+        default_agent_uuid: str | None,
     ) -> None:
         self._config = build_config(
             api_token=api_token,
@@ -45,9 +55,16 @@ class _BaseClient:
             connect_timeout=connect_timeout,
             max_retries=max_retries,
             retry_policy=retry_policy,
-            injected_client=injected_client,
+            max_connections=max_connections,
+            default_agent_uuid=default_agent_uuid,
         )
-        self._owns_http_client = not injected_client
+        self._secret = self._config.api_token.get_secret_value()
+        self._headers = base_headers(self._secret)
+        self._closed = False
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
 
     @property
     def base_url(self) -> str:
@@ -57,22 +74,38 @@ class _BaseClient:
     def retry_policy(self) -> RetryPolicy:
         return self._config.retry
 
-    def _timeout_arg(self) -> Any:
-        return httpx.USE_CLIENT_DEFAULT if self._config.timeout is None else self._config.timeout
+    @property
+    def default_agent_uuid(self) -> str | None:
+        return self._config.default_agent_uuid
 
-    def _prepare(self, agent_uuid: str, customer_id: str, content: str, session_id: str | None) -> PreparedRequest:
-        return build_send_message(
-            self._config, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
-        )
+    def _prepare(self, operation: Operation[ParamsT, Any], arguments: Mapping[str, Any]) -> PreparedRequest:
+        if self._closed:
+            raise ClientClosedError(f"{type(self).__name__} is closed; nothing was sent.")
+        if "agent_uuid" in operation.params.model_fields and arguments.get("agent_uuid") is None:
+            arguments = {**arguments, "agent_uuid": self._agent(None)}
+        params = operation.validate(arguments)
+        return operation.build(self._config, self._headers, params)
+
+    def _agent(self, agent_uuid: str | None) -> str:
+        """`agent_uuid`, or the configured default agent."""
+        agent = agent_uuid if agent_uuid is not None else self._config.default_agent_uuid
+        if agent is None:
+            raise InvalidRequestError("agent_uuid", f"is required (no default agent is configured: set {AGENT_ENV}).")
+        return agent
+
+    def _budget(self, operation: Operation[Any, Any]) -> CallBudget:
+        return CallBudget(self._config.retry, self._config.timeout, read_only=operation.read_only)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r}, api_token='**********')"
 
 
-class OSVIClient(_BaseClient):
-    """Synchronous client. Thread-safe; use as a context manager or call `close()`.
+class OSVIClient(_ClientBase):
+    """Synchronous client for the whole Chat v1 API. Thread-safe; use as a context manager or call `close()`.
 
-    A `http_client` you pass in is used as is and never closed by this client.
+    `client.messages`, `client.sessions`, `client.support` and `client.agents` hold the operations;
+    `client.send_message(...)` is the shortcut for the common one. A `http_client` you pass in is used
+    as is (redirects are never followed) and never closed by this client.
     """
 
     def __init__(
@@ -80,10 +113,12 @@ class OSVIClient(_BaseClient):
         api_token: str | SecretStr | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
+        max_connections: int | None = None,
+        default_agent_uuid: str | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
         super().__init__(
@@ -93,43 +128,52 @@ class OSVIClient(_BaseClient):
             connect_timeout=connect_timeout,
             max_retries=max_retries,
             retry_policy=retry_policy,
-            injected_client=http_client is not None,
+            max_connections=max_connections,
+            default_agent_uuid=default_agent_uuid,
         )
-        self._http = http_client or httpx.Client(limits=_DEFAULT_LIMITS, follow_redirects=False)
+        self._transport = SyncHttpxTransport(
+            http_client, max_connections=self._config.max_connections, origin=self._config.origin
+        )
+        self._close_lock = threading.Lock()
+        self.messages = Messages(self)
+        self.sessions = Sessions(self)
+        self.support = Support(self)
+        self.agents = Agents(self)
 
-    def send_message(
-        self, agent_uuid: str, customer_id: str, content: str, session_id: str | None = None
-    ) -> SendMessageResult:
-        """Sends one customer message and returns the agent's reply, mode and escalation flag."""
-        request = self._prepare(agent_uuid, customer_id, content, session_id)
-        attempts = self._config.retry.attempts()
+    def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
+        """Runs one operation with keyword arguments (checked against its params model)."""
+        request = self._prepare(operation, arguments)
+        budget = self._budget(operation)
         while True:
             try:
-                response = self._exchange(request)
-                return parse_send_message(response.status_code, response.headers, response.content)
+                if self._closed:
+                    raise ClientClosedError("OSVIClient was closed while retrying; the last attempt failed.")
+                raw = self._transport.send(
+                    request, remaining=budget.remaining(), connect_timeout=self._config.connect_timeout
+                )
+                return operation.parse(raw, secret=self._secret)
             except OSVIError as error:
-                time.sleep(attempts.after_failure(error))
+                delay = budget.after_failure(error)
+            time.sleep(delay)
 
-    def conversation(self, agent_uuid: str, customer_id: str, session_id: str | None = None) -> Conversation:
-        """A helper that keeps one customer's thread (session id, last mode/state) across messages."""
-        return Conversation(self, agent_uuid, customer_id, session_id)
+    def send_message(
+        self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
+    ) -> SendMessageResult:
+        """Sends one customer message and returns the agent's reply, mode and escalation flag."""
+        return self.invoke(
+            SEND_MESSAGE, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
+        )
 
-    def _exchange(self, request: PreparedRequest) -> httpx.Response:
-        logger.debug("POST %s", request.url)
-        try:
-            return self._http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.content,
-                timeout=self._timeout_arg(),
-            )
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
+    def conversation(self, agent_uuid: str | None, customer_id: str, session_id: str | None = None) -> Conversation:
+        """One customer's thread with one agent: keeps the session, sends in call order."""
+        return Conversation(self, self._agent(agent_uuid), customer_id, session_id)
 
     def close(self) -> None:
-        if self._owns_http_client:
-            self._http.close()
+        """Closes the connection pool this client opened (an injected `http_client` stays open)."""
+        with self._close_lock:
+            if not self._closed:
+                self._closed = True
+                self._transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -140,10 +184,11 @@ class OSVIClient(_BaseClient):
         self.close()
 
 
-class AsyncOSVIClient(_BaseClient):
-    """Asynchronous client. Use as an async context manager or call `aclose()`.
+class AsyncOSVIClient(_ClientBase):
+    """Asynchronous client for the whole Chat v1 API. Use as an async context manager or call `aclose()`.
 
-    A `http_client` you pass in is used as is and never closed by this client.
+    Same resources and rules as `OSVIClient`. A `http_client` you pass in is used as is (redirects are
+    never followed) and never closed by this client.
     """
 
     def __init__(
@@ -151,10 +196,12 @@ class AsyncOSVIClient(_BaseClient):
         api_token: str | SecretStr | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
+        max_connections: int | None = None,
+        default_agent_uuid: str | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(
@@ -164,43 +211,52 @@ class AsyncOSVIClient(_BaseClient):
             connect_timeout=connect_timeout,
             max_retries=max_retries,
             retry_policy=retry_policy,
-            injected_client=http_client is not None,
+            max_connections=max_connections,
+            default_agent_uuid=default_agent_uuid,
         )
-        self._http = http_client or httpx.AsyncClient(limits=_DEFAULT_LIMITS, follow_redirects=False)
+        self._transport = AsyncHttpxTransport(
+            http_client, max_connections=self._config.max_connections, origin=self._config.origin
+        )
+        self.messages = AsyncMessages(self)
+        self.sessions = AsyncSessions(self)
+        self.support = AsyncSupport(self)
+        self.agents = AsyncAgents(self)
 
-    async def send_message(
-        self, agent_uuid: str, customer_id: str, content: str, session_id: str | None = None
-    ) -> SendMessageResult:
-        """Sends one customer message and returns the agent's reply, mode and escalation flag."""
-        request = self._prepare(agent_uuid, customer_id, content, session_id)
-        attempts = self._config.retry.attempts()
+    async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
+        """Runs one operation with keyword arguments (checked against its params model)."""
+        request = self._prepare(operation, arguments)
+        budget = self._budget(operation)
         while True:
             try:
-                response = await self._exchange(request)
-                return parse_send_message(response.status_code, response.headers, response.content)
+                if self._closed:
+                    raise ClientClosedError("AsyncOSVIClient was closed while retrying; the last attempt failed.")
+                raw = await self._transport.send(
+                    request, remaining=budget.remaining(), connect_timeout=self._config.connect_timeout
+                )
+                return operation.parse(raw, secret=self._secret)
             except OSVIError as error:
-                await asyncio.sleep(attempts.after_failure(error))
+                delay = budget.after_failure(error)
+            await asyncio.sleep(delay)
 
-    def conversation(self, agent_uuid: str, customer_id: str, session_id: str | None = None) -> AsyncConversation:
-        """A helper that keeps one customer's thread (session id, last mode/state) across messages."""
-        return AsyncConversation(self, agent_uuid, customer_id, session_id)
+    async def send_message(
+        self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
+    ) -> SendMessageResult:
+        """Sends one customer message and returns the agent's reply, mode and escalation flag."""
+        return await self.invoke(
+            SEND_MESSAGE, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
+        )
 
-    async def _exchange(self, request: PreparedRequest) -> httpx.Response:
-        logger.debug("POST %s", request.url)
-        try:
-            return await self._http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.content,
-                timeout=self._timeout_arg(),
-            )
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc) from exc
+    def conversation(
+        self, agent_uuid: str | None, customer_id: str, session_id: str | None = None
+    ) -> AsyncConversation:
+        """One customer's thread with one agent: keeps the session, sends in call order."""
+        return AsyncConversation(self, self._agent(agent_uuid), customer_id, session_id)
 
     async def aclose(self) -> None:
-        if self._owns_http_client:
-            await self._http.aclose()
+        """Closes the connection pool this client opened (an injected `http_client` stays open)."""
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,8 +1,11 @@
 """One exception hierarchy for everything that can go wrong talking to OSVI.
 
-Every error says whether the customer message may have reached the engine
-(`may_have_been_delivered`), so a caller can decide, knowingly, whether to resend.
-No error ever carries the API token.
+Every error says whether the call may have taken effect (`may_have_taken_effect`): a customer
+message may have reached the agent, an operator command may have been applied. A caller can then
+decide, knowingly, whether to try again. Errors whose *class* proves that nothing happened derive
+from `NotDeliveredError`; `RetryableError` is the subset worth trying again unchanged, so
+`runnable.with_retry(retry_if_exception_type=(RetryableError,))` can never duplicate a message.
+No error ever carries the API token (server text that echoes it is masked).
 """
 
 from __future__ import annotations
@@ -13,28 +16,55 @@ from typing import Any
 class OSVIError(Exception):
     """Base class of all osvi-integrations errors."""
 
-    #: True when the message may have reached the engine (resending could duplicate it).
-    may_have_been_delivered: bool = False
+    #: The class default; instances set their own (see `may_have_taken_effect`).
+    _effect_possible: bool = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, may_have_taken_effect: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: True when the request may have taken effect (a message delivered, a command applied),
+        #: so repeating it could duplicate it. Always False for read-only calls.
+        self.may_have_taken_effect: bool = (
+            self._effect_possible if may_have_taken_effect is None else may_have_taken_effect
+        )
+
+    @property
+    def may_have_been_delivered(self) -> bool:
+        """Older name of `may_have_taken_effect`."""
+        return self.may_have_taken_effect
 
 
-class ConfigurationError(OSVIError, ValueError):
-    """The client is misconfigured (missing token, bad base URL...)."""
+class NotDeliveredError(OSVIError):
+    """The request provably had no effect: nothing was delivered or applied. Sending again cannot duplicate it."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs["may_have_taken_effect"] = False
+        super().__init__(message, **kwargs)
 
 
-class InvalidRequestError(OSVIError, ValueError):
+class RetryableError(NotDeliveredError):
+    """Had no effect, and the same request may succeed later (rate limit, service unavailable, no connection)."""
+
+
+class ConfigurationError(NotDeliveredError, ValueError):
+    """The client is misconfigured (missing token, bad base URL...). Nothing was sent."""
+
+
+class ClientClosedError(NotDeliveredError, RuntimeError):
+    """The client (or its HTTP client) was closed before the call. Nothing was sent."""
+
+
+class InvalidRequestError(NotDeliveredError, ValueError):
     """An argument failed validation before anything was sent. `field` names it."""
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
+        self.problem = problem
 
 
 class APIError(OSVIError):
-    """The API answered with an error status. `code` is the machine-readable error string."""
+    """The API answered with an error. `code` is the machine-readable error string, `body` the parsed body."""
 
     def __init__(
         self,
@@ -43,8 +73,9 @@ class APIError(OSVIError):
         status_code: int,
         code: str | None = None,
         body: Any = None,
+        may_have_taken_effect: bool | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, may_have_taken_effect=may_have_taken_effect)
         self.status_code = status_code
         self.code = code
         self.body = body
@@ -57,15 +88,27 @@ class APIError(OSVIError):
         return f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, message={self.message!r})"
 
 
-class BadRequestError(APIError):
-    """400: a required parameter (`agent_uuid`, `customer_id` or `content`) is missing."""
+class RejectedError(APIError, NotDeliveredError):
+    """The API refused the request (4xx, or `success: false`): it had no effect."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs["may_have_taken_effect"] = False
+        APIError.__init__(self, message, **kwargs)
 
 
-class AuthenticationError(APIError):
+class BadRequestError(RejectedError):
+    """400: a required field is missing or malformed."""
+
+
+class AuthenticationError(RejectedError):
     """401: the API token is invalid or missing."""
 
 
-class NotFoundError(APIError):
+class PermissionDeniedError(RejectedError):
+    """403: the token may not do this."""
+
+
+class NotFoundError(RejectedError):
     """404: something was not found."""
 
 
@@ -73,7 +116,15 @@ class AgentNotFoundError(NotFoundError):
     """404 `agent_not_found`: no such agent for the authenticated account."""
 
 
-class UnprocessableEntityError(APIError):
+class SessionNotFoundError(NotFoundError):
+    """404: no such session for this account (or it belongs to another agent or customer)."""
+
+
+class NoActiveSessionError(NotFoundError):
+    """404 from get-active-session: the customer has no active session with that agent."""
+
+
+class UnprocessableEntityError(RejectedError):
     """422: the request was understood but cannot be processed."""
 
 
@@ -85,7 +136,15 @@ class AgentInactiveError(UnprocessableEntityError):
     """422 `agent_inactive`: the agent is not active."""
 
 
-class RateLimitError(APIError):
+class SessionClosedError(UnprocessableEntityError):
+    """422 `session_closed`: the session was closed (by an operator or OSVI); start or continue another one."""
+
+
+class RedirectError(RejectedError):
+    """3xx: the API answered with a redirect, which is never followed (the token stays with its origin)."""
+
+
+class RateLimitError(RejectedError, RetryableError):
     """429: too many requests. `retry_after` is the server's wait in seconds, when given."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
@@ -94,70 +153,62 @@ class RateLimitError(APIError):
 
 
 class ServerError(APIError):
-    """5xx: the server failed. The message may have been processed."""
+    """5xx: the server failed. A write may have been processed before it did."""
 
-    may_have_been_delivered = True
+    _effect_possible = True
 
 
 class EngineError(ServerError):
-    """502: the chat engine could not be reached or returned an error; `upstream_body` holds its parsed body."""
+    """502: the chat engine failed or refused; `upstream_body` holds its parsed answer."""
 
     def __init__(self, message: str, *, upstream_body: Any = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.upstream_body = upstream_body
 
 
-class ServiceUnavailableError(ServerError):
-    """503: the service is temporarily unavailable and did not process the message."""
+class SupportCommandRejectedError(EngineError, NotDeliveredError):
+    """502 whose `upstream_body.state` is `rejected`: the engine refused the support command, which was
+    NOT applied. `reason` says why (e.g. `tell_not_allowed_during_takeover`)."""
 
-    may_have_been_delivered = False
+    def __init__(self, message: str, *, reason: str | None, **kwargs: Any) -> None:
+        kwargs["may_have_taken_effect"] = False
+        EngineError.__init__(self, message, **kwargs)
+        self.reason = reason
+
+
+class ServiceUnavailableError(ServerError, RetryableError):
+    """503: the service is temporarily unavailable and did not process the request."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+        kwargs["may_have_taken_effect"] = False
+        ServerError.__init__(self, message, **kwargs)
         self.retry_after = retry_after
 
 
 class MalformedResponseError(APIError):
-    """The server answered 2xx but the body is not the documented JSON. `body` holds the raw text."""
+    """The server answered 2xx but the body is not the documented JSON. `body` holds the raw text.
+    The request was processed: a write took effect, only its answer is unreadable."""
 
-    may_have_been_delivered = True
+    _effect_possible = True
 
 
 class APIConnectionError(OSVIError):
-    """The request failed below HTTP (connection refused, reset, protocol error)."""
+    """The request failed below HTTP (connection refused or reset, protocol error, timeout)."""
 
-    def __init__(self, message: str, *, may_have_been_delivered: bool) -> None:
-        super().__init__(message)
-        self.may_have_been_delivered = may_have_been_delivered
+    _effect_possible = True
+
+
+class ConnectError(APIConnectionError, RetryableError):
+    """No connection could be made (refused, DNS, connect timeout, no free connection). Nothing was sent."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs["may_have_taken_effect"] = False
+        APIConnectionError.__init__(self, message, **kwargs)
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out (connecting, sending, or waiting for the agent's reply)."""
+    """The call ran out of time (its `timeout` covers every attempt, wait and retry)."""
 
 
-def describe_for_agent(error: OSVIError) -> str:
-    """The error as an AI agent should read it (MCP tool errors, LangChain tool messages): what failed,
-    and whether resending could duplicate the message. Built from the error's own message and status
-    only: never the token, never a raw upstream body."""
-    if isinstance(error, InvalidRequestError):
-        return f"Invalid argument {error.message} Nothing was sent."
-    if isinstance(error, AuthenticationError):
-        what = "OSVI rejected the configured API token (HTTP 401): fix OSVI_API_TOKEN where this tool is configured."
-    elif isinstance(error, RateLimitError):
-        what = "OSVI is rate limiting requests (HTTP 429) and retries did not get through; wait before trying again."
-    elif isinstance(error, ServiceUnavailableError):
-        what = "OSVI is temporarily unavailable (HTTP 503) and retries did not get through; try again later."
-    elif isinstance(error, MalformedResponseError):
-        what = f"OSVI's answer could not be read ({error.message.rstrip('.')})."
-    elif isinstance(error, APIError):
-        what = f"OSVI returned an error: {str(error).rstrip('.')}."
-    elif isinstance(error, APIConnectionError):
-        what = f"Could not reach OSVI: {error.message}"
-    else:
-        what = f"OSVI request failed: {error.message}"
-    if error.may_have_been_delivered:
-        return (
-            f"{what} The message MAY HAVE BEEN DELIVERED to the agent: do not resend it automatically "
-            "(that could duplicate it); check the conversation first."
-        )
-    return f"{what} The message was not delivered, so sending it again cannot duplicate it."
+class ConnectTimeoutError(ConnectError, APITimeoutError):
+    """Timed out before a connection was made. Nothing was sent."""

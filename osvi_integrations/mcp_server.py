@@ -34,8 +34,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._config import AGENT_ENV, BASE_URL_ENV, TOKEN_ENV, resolve_api_token, resolve_base_url
 from ._version import __version__
 from .client import AsyncOSVIClient
-from .errors import ConfigurationError, OSVIError, describe_for_agent
-from .models import SendMessageResult
+from .errors import ConfigurationError, OSVIError
+from .protocol import describe_error as describe_for_agent
+from .types import SendMessageResult
 from .retry import RetryPolicy
 
 TIMEOUT_ENV = "OSVI_TIMEOUT"

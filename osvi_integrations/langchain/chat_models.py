@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
-from ..models import SendMessageResult
+from ..types import SendMessageResult
 from ._connection import OSVIConnection
 
 _PROVIDER = "osvi"

@@ -15,8 +15,9 @@ from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
 from pydantic import BaseModel, Field
 
-from ..errors import ConfigurationError, OSVIError, describe_for_agent
-from ..models import SendMessageResult
+from ..errors import ConfigurationError, OSVIError
+from ..protocol import describe_error as describe_for_agent
+from ..types import SendMessageResult
 from ._connection import OSVIConnection
 
 #: `config["configurable"]` keys the tool reads; they take precedence over the tool's own fields.

@@ -1,18 +1,27 @@
-"""Typed results of the OSVI Chat v1 API."""
+"""`POST /v1/chat/inbound`: one customer message in, the agent's reply out."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-Mode = Literal["ai", "support"]
+from ._base import AgentId, CustomerId, RequestModel, ResultModel, SessionId, SessionMode, Text
 
 
-class SendMessageResult(BaseModel):
+class SendMessageParams(RequestModel):
+    agent_uuid: AgentId
+    customer_id: CustomerId
+    content: Text = Field(min_length=1, description="The customer's message, verbatim.")
+    session_id: SessionId | None = Field(
+        default=None,
+        description=(
+            "session_id from an earlier result, to continue that exact session. Omit it to continue the "
+            "customer's active session with the agent (or start one)."
+        ),
+    )
+
+
+class SendMessageResult(ResultModel):
     """The engine's answer to one customer message (`data` of `POST /v1/chat/inbound`)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     session_id: str = Field(description="UUID of the session the message was routed to.")
     reply: str | None = Field(
@@ -24,7 +33,12 @@ class SendMessageResult(BaseModel):
     state: str = Field(
         description="State name after this turn (multi-prompt agents); single-prompt agents report a default state."
     )
-    mode: Mode = Field(description="'ai' while the agent responds, 'support' once a human operator has taken over.")
+    mode: SessionMode | str = Field(
+        description=(
+            "'ai' while the agent responds, 'support' once a human operator has taken over "
+            "(a value OSVI adds later is passed through as is)."
+        )
+    )
     help_requested: bool = Field(
         description="True if the agent has escalated the conversation and is requesting a human operator."
     )

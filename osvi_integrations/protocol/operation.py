@@ -1,0 +1,201 @@
+"""What an API operation is: one definition holds its HTTP shape, models, effect and wording."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote, urlencode
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
+
+from .._config import ClientConfig
+from ..errors import InvalidRequestError, MalformedResponseError, NotFoundError
+from ._wire import NOT_JSON, PreparedRequest, RawResponse, decode_json, encode_json, error_from_response, text
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+class Effect(enum.Enum):
+    """What a call does, which decides its retry rule and its tool annotations."""
+
+    #: Changes nothing: safe to retry after any failure.
+    READ = "read"
+    #: Adds to a conversation (a message, a command): never repeated once it may have taken effect.
+    WRITE = "write"
+    #: Like WRITE, and cannot be undone (closing a session).
+    DESTRUCTIVE = "destructive"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation(Generic[ParamsT, ResultT]):
+    """One API operation, defined once. The clients execute it; the LangChain and MCP tools are
+    generated from it (name, title, description, input schema, annotations, result wording)."""
+
+    #: snake_case; the method name on the client's resource and the tool name.
+    name: str
+    title: str
+    #: What an AI agent reads: when to use it and what the result means.
+    description: str
+    method: Literal["GET", "POST"]
+    #: Path template; `{name}` placeholders are filled from the params of that name.
+    path: str
+    params: type[ParamsT]
+    result: type[ResultT]
+    effect: Effect
+    #: Operator tools (support commands) are only offered to agents on explicit opt-in.
+    operator: bool = False
+    #: Fields added to every request body (a support command's `command`).
+    fixed_body: Mapping[str, str] = field(default_factory=dict)
+    #: The API's `data` is not an object: it is wrapped as `{result_field: data}` to make the result model.
+    result_field: str | None = None
+    #: The response is the bare value, without the `{"success", "data"}` envelope.
+    enveloped: bool = True
+    #: The class of a 404 that carries no more precise error code.
+    not_found: type[NotFoundError] = NotFoundError
+    #: What could be duplicated if the call were repeated after it took effect ("the message").
+    subject: str = "the request"
+
+    @property
+    def read_only(self) -> bool:
+        return self.effect is Effect.READ
+
+    @cached_property
+    def _path_fields(self) -> tuple[str, ...]:
+        return tuple(name for name in self.params.model_fields if "{" + name + "}" in self.path)
+
+    @cached_property
+    def _data_adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.result)
+
+    # -- request ---------------------------------------------------------------------------------
+
+    def validate(self, arguments: Mapping[str, Any]) -> ParamsT:
+        """Checks caller arguments; a problem raises `InvalidRequestError` naming the field."""
+        try:
+            return self.params.model_validate(dict(arguments))
+        except ValidationError as exc:
+            raise invalid_request(exc) from None
+
+    def build(self, config: ClientConfig, headers: Mapping[str, str], params: ParamsT) -> PreparedRequest:
+        try:
+            values = params.model_dump(mode="json", exclude_none=True)
+        except PydanticSerializationError as exc:
+            raise InvalidRequestError(_first_field(params), f"cannot be sent as JSON ({exc}).") from None
+        path = self.path
+        for name in self._path_fields:
+            path = path.replace("{" + name + "}", quote(str(values.pop(name)), safe=""))
+        url = config.base_url + path
+        if self.method == "GET":
+            if values:
+                url += "?" + urlencode(values)
+            return PreparedRequest(self.name, self.method, url, headers, None)
+        body = {**values, **self.fixed_body}
+        try:
+            content = encode_json(body)
+        except UnicodeEncodeError:
+            bad = next(name for name, value in body.items() if not _encodes(value))
+            raise InvalidRequestError(
+                bad, "contains an unpaired UTF-16 surrogate (a broken emoji or text encoding)."
+            ) from None
+        return PreparedRequest(self.name, self.method, url, {**headers, "Content-Type": "application/json"}, content)
+
+    # -- response --------------------------------------------------------------------------------
+
+    def parse(self, response: RawResponse, *, secret: str) -> ResultT:
+        """The typed result of a 2xx, or raises the typed error."""
+        status = response.status_code
+        if not 200 <= status < 300:
+            raise error_from_response(response, secret=secret, not_found=self.not_found)
+        payload = decode_json(response.content)
+        if self.enveloped:
+            if isinstance(payload, dict) and payload.get("success") is False:
+                raise error_from_response(response, secret=secret, not_found=self.not_found, payload=payload)
+            if not isinstance(payload, dict) or "data" not in payload:
+                raise self._malformed(response, "expected a JSON object with 'data'")
+            data = payload["data"]
+        elif payload is NOT_JSON:
+            raise self._malformed(response, "the body is not JSON")
+        else:
+            data = payload
+        if self.result_field is not None:
+            data = {self.result_field: data}
+        try:
+            result: ResultT = self._data_adapter.validate_python(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in exc.errors())
+            raise self._malformed(response, f"it does not match the documented shape ({problems})") from None
+        return result
+
+    def _malformed(self, response: RawResponse, problem: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            f"OSVI's answer could not be read: {problem}.",
+            status_code=response.status_code,
+            body=text(response.content),
+            may_have_taken_effect=not self.read_only,
+        )
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        encode_json({"v": value})
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _first_field(params: BaseModel) -> str:
+    """The field that cannot be dumped as JSON."""
+    for name in type(params).model_fields:
+        try:
+            params.model_dump(mode="json", include={name})
+        except PydanticSerializationError:
+            return name
+    return "arguments"
+
+
+def invalid_request(exc: ValidationError) -> InvalidRequestError:
+    """The first problem of a validation error, naming its field the way the caller spelled it."""
+    first = exc.errors()[0]
+    field_name = ".".join(str(part) for part in first["loc"]) or "arguments"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        problem = "is not an argument of this call."
+    elif kind == "missing":
+        problem = "is required."
+    elif kind == "string_unicode":
+        problem = "contains an unpaired UTF-16 surrogate (a broken emoji or text encoding)."
+    elif kind in _EXPECTED:
+        problem = f"must be {_EXPECTED[kind]}, got {_json_type(first.get('input'))}."
+    else:
+        problem = str(first["msg"]).removeprefix("Value error, ")
+        problem = problem[0].lower() + problem[1:] if problem else problem
+        problem = problem if problem.endswith(".") else problem + "."
+    return InvalidRequestError(field_name, problem)
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "dict_type": "an object",
+    "list_type": "a list",
+    "bool_type": "true or false",
+    "int_type": "a whole number",
+}
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a value's type, as the caller (often an LLM writing JSON) sees it."""
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,50 @@
+"""Typed requests and results of the OSVI Chat v1 API, one module per resource."""
+
+from ._base import AgentId, CustomerId, SessionId, SessionMode, SessionStatus
+from .agents import ActiveAgent, ActiveAgents, ListActiveAgentsParams
+from .messages import SendMessageParams, SendMessageResult
+from .sessions import (
+    MAX_CONTEXT_ENTRIES,
+    ActiveSessions,
+    CreateSessionParams,
+    GetActiveSessionParams,
+    InjectContextParams,
+    InjectContextResult,
+    ListActiveSessionsParams,
+    Session,
+    SessionMetadata,
+)
+from .support import (
+    OperatorTextParams,
+    SessionOnlyParams,
+    SupportCommand,
+    SupportCommandResult,
+    TakeoverParams,
+)
+
+__all__ = [
+    "MAX_CONTEXT_ENTRIES",
+    "ActiveAgent",
+    "ActiveAgents",
+    "ActiveSessions",
+    "AgentId",
+    "CreateSessionParams",
+    "CustomerId",
+    "GetActiveSessionParams",
+    "InjectContextParams",
+    "InjectContextResult",
+    "ListActiveAgentsParams",
+    "ListActiveSessionsParams",
+    "OperatorTextParams",
+    "SendMessageParams",
+    "SendMessageResult",
+    "Session",
+    "SessionId",
+    "SessionMetadata",
+    "SessionMode",
+    "SessionOnlyParams",
+    "SessionStatus",
+    "SupportCommand",
+    "SupportCommandResult",
+    "TakeoverParams",
+]

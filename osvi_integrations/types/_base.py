@@ -1,0 +1,80 @@
+"""Building blocks shared by every request and result model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or blank")
+    return value
+
+
+def _no_surrounding_space(value: str) -> str:
+    # An id with stray spaces would silently address another customer or session.
+    if value != value.strip():
+        raise ValueError("must not have leading or trailing whitespace")
+    return value
+
+
+# Strings are strict: pydantic refuses a lone surrogate (what an LLM's JSON "\ud83d" decodes to), which
+# UTF-8 cannot carry, so the caller hears "nothing was sent" instead of an encoding crash.
+#: Free text sent as is (a message, a context entry): non-blank.
+Text = Annotated[str, AfterValidator(_not_blank)]
+#: An identifier: non-blank, without surrounding whitespace.
+Identifier = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_surrounding_space)]
+
+AGENT_ID_EXAMPLE = "agent_IsZ3Q6Sf_60Eh26XQMGbz-R_og"
+SESSION_ID_EXAMPLE = "4718a326-417b-4dda-90d0-21fd65a11cb8"
+
+AgentId = Annotated[
+    Identifier,
+    Field(
+        min_length=1,
+        description=(
+            "The OSVI agent's id, as listed by the active-agents call; it looks like "
+            f"'{AGENT_ID_EXAMPLE}' (not a UUID)."
+        ),
+        examples=[AGENT_ID_EXAMPLE],
+    ),
+]
+CustomerId = Annotated[
+    Identifier,
+    Field(
+        min_length=1,
+        description=(
+            "Your stable identifier for the customer, e.g. a phone number or CRM id. OSVI keeps at most "
+            "one active session per agent and customer."
+        ),
+        examples=["+15551112222"],
+    ),
+]
+SessionId = Annotated[
+    Identifier,
+    Field(
+        min_length=1,
+        description="Session id (a UUID) from an earlier result.",
+        examples=[SESSION_ID_EXAMPLE],
+    ),
+]
+
+#: `ai`: the agent answers by itself; `support`: a human operator has taken over.
+#: Typed as "known values or a newer one": a value added by OSVI later must not lose a delivered reply.
+SessionMode = Literal["ai", "support"]
+#: `dormant` means the session has gone quiet for a while.
+SessionStatus = Literal["active", "dormant", "closed"]
+
+
+class RequestModel(BaseModel):
+    """Arguments of one operation. Unknown arguments are refused, so a typo never goes unnoticed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
+
+
+class ResultModel(BaseModel):
+    """A typed API result. Fields OSVI adds later are kept (`extra="allow"`), not dropped."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
