@@ -46,9 +46,8 @@ def test_success_false_without_data_is_the_typed_api_error() -> None:
     def handler(received: Received, conn: socket.socket) -> None:
         respond(conn, 200, {"success": False, "error": "agent_inactive"})
 
-    with FakeServer(handler) as server, _client(server) as client:
-        with pytest.raises(errors.AgentInactiveError) as info:
-            _send(client)
+    with FakeServer(handler) as server, _client(server) as client, pytest.raises(errors.AgentInactiveError) as info:
+        _send(client)
     assert not info.value.may_have_taken_effect and len(server.received) == 1
 
 
@@ -89,9 +88,9 @@ def test_closed_clients_raise_client_closed_and_send_nothing() -> None:
             _send(client)
         injected = httpx.Client()
         injected.close()
-        with OSVIClient(TOKEN, base_url=server.base_url, http_client=injected) as wrapped:
-            with pytest.raises(errors.ClientClosedError) as info:
-                _send(wrapped)
+        wrapped = OSVIClient(TOKEN, base_url=server.base_url, http_client=injected)
+        with pytest.raises(errors.ClientClosedError) as info:
+            _send(wrapped)
         assert not info.value.may_have_taken_effect
 
         async def closed_async() -> None:
@@ -164,16 +163,16 @@ def test_redirects_are_never_followed_even_by_an_injected_client(status: int) ->
 
         with FakeServer(redirect) as server:
             follower = httpx.Client(follow_redirects=True)
-            with OSVIClient(TOKEN, base_url=server.base_url, http_client=follower) as client:
-                with pytest.raises(errors.RedirectError) as info:
-                    _send(client)
+            client = OSVIClient(TOKEN, base_url=server.base_url, http_client=follower)
+            with pytest.raises(errors.RedirectError) as info:
+                _send(client)
             follower.close()
 
             async def run_async() -> None:
                 async with httpx.AsyncClient(follow_redirects=True) as afollower:
-                    async with AsyncOSVIClient(TOKEN, base_url=server.base_url, http_client=afollower) as aclient:
-                        with pytest.raises(errors.RedirectError):
-                            await aclient.send_message(AGENT, "+1555", "hi")
+                    aclient = AsyncOSVIClient(TOKEN, base_url=server.base_url, http_client=afollower)
+                    with pytest.raises(errors.RedirectError):
+                        await aclient.send_message(AGENT, "+1555", "hi")
 
             asyncio.run(run_async())
     assert elsewhere.received == [] and len(server.received) == 2
@@ -285,7 +284,8 @@ def test_threads_are_served_first_come_first_served() -> None:
             thread = threading.Thread(target=conversation.send, args=(f"m{i}",))
             thread.start()
             threads.append(thread)
-            _wait_until(lambda: conversation._turns._next_ticket == i + 1)  # queued before the next one starts
+            queued = i + 1
+            _wait_until(lambda: conversation._turns._next_ticket == queued)  # queued before the next one starts
             if i == 0:
                 _wait_until(lambda: len(server.received) == 1)
         gate.open.set()

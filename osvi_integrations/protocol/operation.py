@@ -17,8 +17,8 @@ from ..errors import InvalidRequestError, MalformedResponseError, NotFoundError
 from ._wire import (
     NOT_JSON,
     PreparedRequest,
-    SecretHeaders,
     RawResponse,
+    SecretHeaders,
     decode_json,
     encode_json,
     error_from_response,
