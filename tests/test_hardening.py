@@ -285,7 +285,7 @@ def test_threads_are_served_first_come_first_served() -> None:
             thread.start()
             threads.append(thread)
             queued = i + 1
-            _wait_until(lambda: conversation._turns._next_ticket == queued)  # queued before the next one starts
+            _wait_until(lambda n=queued: conversation._turns._next_ticket == n)  # queued before the next starts
             if i == 0:
                 _wait_until(lambda: len(server.received) == 1)
         gate.open.set()
