@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import sys
@@ -15,13 +16,35 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .._config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
 from .app import create_app
 from .engine import SANDBOX_API_TOKEN, SUPPORT_AGENT, Engine
 
 CLI_MAX_PROCESSED = 10_000  # a long-running CLI sandbox keeps only this many InboundRecords
+
+
+class _JsonErrorsH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, answering bytes that are not HTTP/1.1 in the API's JSON error
+    shape rather than uvicorn's plain text (the app never sees such requests)."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps({"success": False, "error": f"invalid HTTP request: {msg}"}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
 
 class _PromptServer(uvicorn.Server):
@@ -101,7 +124,7 @@ class SandboxServer:
             access_log=access_log,
             lifespan="off",
             loop="asyncio",
-            http="h11",
+            http=_JsonErrorsH11Protocol,
         )
         self._server = _PromptServer(config)
         self._socket: socket.socket | None = None
@@ -209,7 +232,14 @@ def main(argv: list[str] | None = None) -> None:
         f"  agents: {', '.join(engine.agents)}",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    uvicorn.run(
+        create_app(engine),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=args.access_log,
+        http=_JsonErrorsH11Protocol,
+    )
 
 
 if __name__ == "__main__":
