@@ -215,7 +215,8 @@ async def test_the_async_client_runs_every_operation(sandbox: SandboxServer, cus
 
 def test_no_retry_policy_means_one_attempt(sandbox: SandboxServer) -> None:
     sandbox.engine.inject_fault(Fault(status=503, times=3))
-    with OSVIClient(sandbox.api_token, base_url=sandbox.base_url, retry_policy=RetryPolicy(max_retries=0)) as c:
-        with pytest.raises(errors.ServiceUnavailableError):
-            c.send_message(SUPPORT_AGENT, "+1555", "hi")
+    no_retry = RetryPolicy(max_retries=0)
+    c = OSVIClient(sandbox.api_token, base_url=sandbox.base_url, retry_policy=no_retry)
+    with c, pytest.raises(errors.ServiceUnavailableError):
+        c.send_message(SUPPORT_AGENT, "+1555", "hi")
     assert sandbox.engine.request_count == 1
