@@ -93,7 +93,10 @@ def _handoff(client: OSVIClient, target: Target, customer_id: str, transcript: T
     transcript.heading("Closing, and the thread carries on in a new session")
     transcript.operator("close", support.close(session_id))
     after = _say(conversation, transcript, "Oh, one more thing!")
-    transcript.note(f"new session {after.session_id} (was {session_id}): the message was sent exactly once")
+    transcript.note(
+        f"continued in new session {after.session_id}: the closed session refused the message (nothing "
+        "delivered), so it went again without session_id and was delivered once"
+    )
 
 
 async def _orders_conversation(target: Target, customer_id: str, transcript: Transcript) -> None:

@@ -21,6 +21,7 @@ from ..errors import (
     AuthenticationError,
     BadRequestError,
     EngineError,
+    NoActiveSessionError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -135,6 +136,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "agent_inactive": AgentInactiveError,
     "session_not_found": SessionNotFoundError,
     "session_closed": SessionClosedError,
+    "no_active_session": NoActiveSessionError,
 }
 _KNOWN_CODES = {
     "agent_not_found": "The agent does not exist or is not associated with this account.",
@@ -142,6 +144,7 @@ _KNOWN_CODES = {
     "agent_inactive": "The agent is not active.",
     "session_not_found": "No such session for this account, agent and customer.",
     "session_closed": "The session is closed.",
+    "no_active_session": "The customer has no active session with this agent.",
 }
 
 
