@@ -35,7 +35,8 @@ REGISTRY_NAME = "ai.osvi/osvi-mcp"
 REGISTRY_SCHEMA = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
 MANIFEST_VERSION = "0.4"  # the first with the "uv" server type
 ENTRY_POINT = "server/main.py"
-DESCRIPTION = "Hand customer conversations to OSVI AI chat agents, and bring in a human operator when they escalate."
+#: At most 100 characters (the registry's limit).
+DESCRIPTION = "Hand customer conversations to OSVI AI chat agents; bring in a human operator when they escalate."
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # Left out of the bundle: its dependencies are not the mcp extra's, and the server never imports it.
 _NOT_BUNDLED = frozenset({"langchain", "__pycache__"})
@@ -189,7 +190,7 @@ def server_json() -> dict[str, Any]:
     return {
         "$schema": REGISTRY_SCHEMA,
         "name": REGISTRY_NAME,
-        "description": DESCRIPTION[:100],
+        "description": DESCRIPTION,
         "version": __version__,
         "packages": [
             {
