@@ -10,7 +10,7 @@ Embed it with `create_server(ServerSettings.build(...))`.
 """
 
 from .cli import main
-from .http_auth import BearerTokenMiddleware, create_http_app, transport_security
+from .http_auth import HEALTH_PATH, BearerTokenMiddleware, HealthCheck, create_http_app, transport_security
 from .server import (
     AGENTS_URI,
     ESCALATION_PROMPT,
@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_PROGRESS_INTERVAL",
     "DEFAULT_TIMEOUT",
     "ESCALATION_PROMPT",
+    "HEALTH_PATH",
     "HAND_OVER_PROMPT",
     "OPERATOR_TOOLS_ENV",
     "SERVER_NAME",
@@ -48,6 +49,7 @@ __all__ = [
     "SESSION_URI",
     "AppState",
     "BearerTokenMiddleware",
+    "HealthCheck",
     "HttpSettings",
     "OperationTool",
     "ServerSettings",

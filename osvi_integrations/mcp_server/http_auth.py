@@ -13,6 +13,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .settings import HttpSettings
 
+#: Answers 200 to a plain GET without credentials or Host checks: for load balancers' health checks.
+HEALTH_PATH = "/healthz"
+
 
 class BearerTokenMiddleware:
     """Rejects HTTP requests without `Authorization: Bearer <token>` (401), comparing in constant time."""
@@ -46,8 +49,23 @@ def transport_security(settings: HttpSettings) -> TransportSecuritySettings:
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
+class HealthCheck:
+    """`GET /healthz` answers `{"status": "ok"}`; everything else goes to the app. Says only that the process
+    serves HTTP: no OSVI call is made (a failing OSVI must not take every replica out of the pool)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            await JSONResponse({"status": "ok"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_http_app(server: MCPServer[Any], settings: HttpSettings) -> ASGIApp:
-    """The streamable HTTP ASGI app (endpoint `/mcp`), behind the bearer check when a token is configured."""
+    """The streamable HTTP ASGI app (endpoint `/mcp`), behind the bearer check when a token is configured,
+    with an unauthenticated `GET /healthz` for load balancers."""
     app: ASGIApp = server.streamable_http_app(
         json_response=settings.json_response,
         stateless_http=settings.stateless,
@@ -56,4 +74,4 @@ def create_http_app(server: MCPServer[Any], settings: HttpSettings) -> ASGIApp:
     )
     if settings.bearer_token is not None:
         app = BearerTokenMiddleware(app, settings.bearer_token)
-    return app
+    return HealthCheck(app)

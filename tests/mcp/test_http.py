@@ -140,6 +140,13 @@ def test_requests_without_the_bearer_token_get_401(mcp_url: str, authorization: 
     assert BEARER not in response.text
 
 
+def test_the_health_check_needs_no_credentials(mcp_url: str) -> None:
+    health = mcp_url.removesuffix("/mcp") + "/healthz"
+    response = httpx.get(health, headers={"Host": "10.0.0.7:8000"}, timeout=10)  # as a balancer probes a replica
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert httpx.post(health, timeout=10).status_code == 401  # only GET/HEAD skips the bearer check
+
+
 def test_bearer_token_lets_the_request_through(mcp_url: str) -> None:
     headers = {**_JSON_HEADERS, "Authorization": f"Bearer {BEARER}"}
     response = httpx.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
