@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..client import AsyncOSVIClient
 from ..errors import OSVIError
-from ..protocol import Effect, Operation, describe_error
+from ..protocol import OPERATIONS, Effect, Operation, describe_error
 from .settings import ServerSettings
 
 T = TypeVar("T")
@@ -70,8 +70,6 @@ class OperationTool(Tool):
 
 def operation_tools(settings: ServerSettings) -> list[OperationTool]:
     """The tools to offer, in `OPERATIONS` order: operator tools only with the explicit opt-in."""
-    from ..protocol import OPERATIONS
-
     return [operation_tool(op, settings) for op in OPERATIONS if settings.operator_tools or not op.operator]
 
 
