@@ -121,8 +121,10 @@ def build_config(
     max_connections: int | None = None,
     default_agent_uuid: str | None = None,
     env: Mapping[str, str] | None = None,
+    default_timeout: float = DEFAULT_TIMEOUT,
 ) -> ClientConfig:
-    """The one place settings are resolved: argument, then `OSVI_*` environment variable, then default."""
+    """The one place settings are resolved: argument, then `OSVI_*` environment variable, then default
+    (a surface may choose its own `default_timeout`: the MCP server stays under its clients' 60 s)."""
     env = os.environ if env is None else env
     if retry_policy is not None and max_retries is not None:
         raise ConfigurationError("max_retries: pass either max_retries or retry_policy, not both.")

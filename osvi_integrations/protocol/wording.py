@@ -63,7 +63,10 @@ def _what_failed(error: OSVIError) -> str:
         return f"OSVI answered, but {_continuing(error.message).rstrip('.')}."
     if isinstance(error, APIError):
         return f"OSVI returned an error: {str(error).rstrip('.')}."
-    if isinstance(error, ConnectError | APITimeoutError | APIConnectionError | ConfigurationError):
+    if isinstance(error, ConnectError | APITimeoutError | APIConnectionError):
+        # The transport's own "; nothing was sent" / "; the request was sent" is said once, below.
+        return error.message.split("; ")[0].rstrip(".") + "."
+    if isinstance(error, ConfigurationError):
         return error.message.rstrip(".") + "."
     return f"OSVI request failed: {error.message}"
 

@@ -23,7 +23,7 @@ def _no_surrounding_space(value: str) -> str:
 # Strings are strict: pydantic refuses a lone surrogate (what an LLM's JSON "\ud83d" decodes to), which
 # UTF-8 cannot carry, so the caller hears "nothing was sent" instead of an encoding crash.
 #: Free text sent as is (a message, a context entry): non-blank.
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 #: An identifier: non-blank, without surrounding whitespace.
 Identifier = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_surrounding_space)]
 
