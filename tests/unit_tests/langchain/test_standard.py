@@ -1,30 +1,45 @@
-"""LangChain's standard test suites for ChatOSVI and OSVISendMessageTool.
+"""LangChain's standard unit suites: ChatOSVI, and every tool generated from `protocol.OPERATIONS`.
 
-The integration suites run against the session sandbox. Their `chat_model_params` /
-`tool_constructor_params` are properties, so an autouse fixture records the sandbox on
-the test instance first; each model gets its own customer so no state bleeds between tests.
+One tool suite per operation is generated below, so an operation added to the core gets its suite
+(and must get an example in `TOOL_EXAMPLES`, or `test_every_operation_has_an_example` fails).
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
-from langchain_tests.integration_tests import ChatModelIntegrationTests, ToolsIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests, ToolsUnitTests
 from syrupy.assertion import SnapshotAssertion
 
-from osvi_integrations.langchain import ChatOSVI, OSVISendMessageTool
-from osvi_integrations.sandbox import ORDERS_AGENT, SUPPORT_AGENT, SandboxServer
+from osvi_integrations.langchain import ChatOSVI, OSVISendMessageTool, OSVITool
+from osvi_integrations.protocol import OPERATIONS, SEND_MESSAGE, Operation
+from osvi_integrations.sandbox import ORDERS_AGENT, SUPPORT_AGENT
 
-_UNIT_BASE_URL = "http://127.0.0.1:9"  # never contacted: unit suites make no calls
+_UNIT_BASE_URL = "http://127.0.0.1:9"  # never contacted: unit suites make no calls (and sockets are off)
+_SESSION = "4718a326-417b-4dda-90d0-21fd65a11cb8"
+
+#: What an LLM would pass each tool (the application's agent and customer are not arguments).
+TOOL_EXAMPLES: dict[str, dict[str, Any]] = {
+    "send_message": {"content": "Where is my order?"},
+    "create_session": {"input_fields": {"first_name": "Alex"}, "context": ["Called yesterday about a late parcel."]},
+    "get_active_session": {},
+    "list_active_sessions": {},
+    "inject_context": {"session_id": _SESSION, "context": "Earlier call: wants a refund."},
+    "list_active_agents": {},
+    "takeover_session": {"session_id": _SESSION, "message": "Hi, this is Ana from support."},
+    "tell_agent": {"session_id": _SESSION, "message": "Offer express shipping."},
+    "whisper_to_agent": {"session_id": _SESSION, "message": "The customer is a VIP."},
+    "hand_back_to_agent": {"session_id": _SESSION},
+    "close_session": {"session_id": _SESSION},
+    "send_operator_message": {"session_id": _SESSION, "message": "Your parcel leaves today."},
+}
 
 
-def _new_customer() -> str:
-    return f"std-{uuid.uuid4().hex[:12]}"
+def test_every_operation_has_an_example() -> None:
+    assert set(TOOL_EXAMPLES) == {operation.name for operation in OPERATIONS}
 
 
 class _NoToolsFlags:
@@ -100,7 +115,7 @@ class TestChatOSVIUnit(_NoToolsFlags, ChatModelUnitTests):
     @pytest.mark.xfail(
         reason=(
             "load(allowed_objects='all') admits only classes listed in langchain_core.load.mapping; "
-            "a third-party class round-trips with allowed_objects=[ChatOSVI] (test_chat_models.py). "
+            "a third-party class round-trips with allowed_objects=[ChatOSVI] (see test_chat_models.py). "
             "The snapshot comparison before the load does run and must pass."
         ),
         raises=ValueError,
@@ -110,72 +125,39 @@ class TestChatOSVIUnit(_NoToolsFlags, ChatModelUnitTests):
         super().test_serdes(model, snapshot)
 
 
-# test_double_messages_conversation sends SystemMessages, which ChatOSVI ignores with a
-# warning (asserted in test_chat_models.py); the suite forbids overriding its tests.
-@pytest.mark.filterwarnings("ignore:ChatOSVI ignores system messages:UserWarning")
-class TestChatOSVIIntegration(_NoToolsFlags, ChatModelIntegrationTests):
-    _sandbox: SandboxServer
+class _OSVIToolUnitSuite(ToolsUnitTests):
+    operation: Operation[Any, Any]
 
-    @pytest.fixture(autouse=True)
-    def _use_sandbox(self, shared_sandbox: SandboxServer) -> None:
-        self._sandbox = shared_sandbox
-
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatOSVI
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {
-            "model": SUPPORT_AGENT,
-            "customer_id": _new_customer(),
-            "api_key": self._sandbox.api_token,
-            "base_url": self._sandbox.base_url,
-        }
-
-
-class TestOSVISendMessageToolUnit(ToolsUnitTests):
     @property
     def tool_constructor(self) -> type[BaseTool]:
-        return OSVISendMessageTool
+        return OSVISendMessageTool if self.operation is SEND_MESSAGE else OSVITool
 
     @property
     def tool_constructor_params(self) -> dict[str, Any]:
-        return {"agent_uuid": SUPPORT_AGENT, "customer_id": "+15550100", "api_key": "unit-token-12345"}
+        return {
+            "operation": self.operation.name,
+            "agent_uuid": SUPPORT_AGENT,
+            "customer_id": "+15550100",
+            "api_key": "unit-token-12345",
+        }
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"content": "Where is my order?"}
+        return TOOL_EXAMPLES[self.operation.name]
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return (
             {"OSVI_API_TOKEN": "env-token-123456", "OSVI_BASE_URL": _UNIT_BASE_URL},
-            {"agent_uuid": SUPPORT_AGENT},
-            {"api_key": "env-token-123456", "base_url": _UNIT_BASE_URL},
+            {"operation": self.operation.name, "agent_uuid": SUPPORT_AGENT},
+            {"api_key": "env-token-123456", "base_url": _UNIT_BASE_URL, "name": f"osvi_{self.operation.name}"},
         )
 
 
-class TestOSVISendMessageToolIntegration(ToolsIntegrationTests):
-    _sandbox: SandboxServer
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
-    @pytest.fixture(autouse=True)
-    def _use_sandbox(self, shared_sandbox: SandboxServer) -> None:
-        self._sandbox = shared_sandbox
 
-    @property
-    def tool_constructor(self) -> type[BaseTool]:
-        return OSVISendMessageTool
-
-    @property
-    def tool_constructor_params(self) -> dict[str, Any]:
-        return {
-            "agent_uuid": SUPPORT_AGENT,
-            "customer_id": _new_customer(),
-            "api_key": self._sandbox.api_token,
-            "base_url": self._sandbox.base_url,
-        }
-
-    @property
-    def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"content": "Where is my order?"}
+for _operation in OPERATIONS:
+    _name = f"Test{_camel(_operation.name)}ToolUnit"
+    globals()[_name] = type(_name, (_OSVIToolUnitSuite,), {"operation": _operation, "__module__": __name__})
