@@ -45,7 +45,7 @@ def map_httpx_error(exc: BaseException, origin: str, timeout: float) -> OSVIErro
     if isinstance(exc, _NOT_SENT):
         return ConnectError(f"Could not connect to {origin} ({_reason(exc)}); nothing was sent.")
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{origin} did not answer within {timeout:g} s; the request was sent.")
+        return APITimeoutError(f"{origin} did not answer within {timeout:.3g} s; the request was sent.")
     if isinstance(exc, httpx.DecodingError):
         return MalformedResponseError(
             f"OSVI's answer could not be decoded ({_reason(exc)}).", status_code=200, may_have_taken_effect=True
@@ -123,7 +123,7 @@ class AsyncHttpxTransport:
                     await response.aclose()
             return RawResponse(response.status_code, response.headers, content)
         except TimeoutError:
-            error = APITimeoutError(f"{self._origin} did not answer within {remaining:g} s; the request was sent.")
+            error = APITimeoutError(f"{self._origin} did not answer within {remaining:.3g} s; the request was sent.")
         except _HTTP_FAILURES as exc:
             error = map_httpx_error(exc, self._origin, remaining)
         raise error

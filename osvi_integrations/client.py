@@ -58,8 +58,7 @@ class _ClientBase:
             max_connections=max_connections,
             default_agent_uuid=default_agent_uuid,
         )
-        self._secret = self._config.api_token.get_secret_value()
-        self._headers = base_headers(self._secret)
+        self._headers = base_headers(self._config.api_token.get_secret_value())
         self._closed = False
 
     @property
@@ -151,7 +150,7 @@ class OSVIClient(_ClientBase):
                 raw = self._transport.send(
                     request, remaining=budget.remaining(), connect_timeout=self._config.connect_timeout
                 )
-                return operation.parse(raw, secret=self._secret)
+                return operation.parse(raw, secret=self._config.api_token)
             except OSVIError as error:
                 delay = budget.after_failure(error)
             time.sleep(delay)
@@ -233,7 +232,7 @@ class AsyncOSVIClient(_ClientBase):
                 raw = await self._transport.send(
                     request, remaining=budget.remaining(), connect_timeout=self._config.connect_timeout
                 )
-                return operation.parse(raw, secret=self._secret)
+                return operation.parse(raw, secret=self._config.api_token)
             except OSVIError as error:
                 delay = budget.after_failure(error)
             await asyncio.sleep(delay)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NoActiveSessionError, SessionClosedError, SessionNotFoundError
 from .types import InjectContextResult, SendMessageResult, Session
+from .types._base import HandoffFlags
 
 if TYPE_CHECKING:
     from .client import AsyncOSVIClient, OSVIClient
@@ -82,7 +83,7 @@ class _AsyncFifoTurns:
         self._busy = False
 
 
-class _ConversationState:
+class _ConversationState(HandoffFlags):
     def __init__(self, agent_uuid: str, customer_id: str, session_id: str | None) -> None:
         self.agent_uuid = agent_uuid
         self.customer_id = customer_id
@@ -107,14 +108,6 @@ class _ConversationState:
         self.mode, self.help_requested = session.mode, session.help_requested
         self.state = session.current_state or self.state
         return session
-
-    @property
-    def human_has_taken_over(self) -> bool:
-        return self.mode == "support"
-
-    @property
-    def needs_human(self) -> bool:
-        return self.help_requested or self.human_has_taken_over
 
     def __repr__(self) -> str:
         return (

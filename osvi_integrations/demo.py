@@ -1,8 +1,9 @@
-"""End-to-end demo: one customer's conversation handed to an OSVI agent, start to finish.
+"""End-to-end demo: one customer's conversation handed to an OSVI agent with its context, escalated,
+taken over by a human operator, handed back and closed, all through the public client API.
 
 Runs against the embedded sandbox (no account needed), or against a real account when
-`OSVI_API_TOKEN` and `OSVI_AGENT_UUID` are set; the operator steps (takeover, handback) and the
-multi-state and error tours need the sandbox's operator console and are skipped on a real account.
+`OSVI_API_TOKEN` and `OSVI_AGENT_UUID` are set (the multi-state and error tours use sandbox agents
+and are skipped there).
 
     osvi-demo            # or: python -m osvi_integrations.demo
 """
@@ -15,8 +16,10 @@ import sys
 import uuid
 from typing import TextIO
 
-from . import AsyncOSVIClient, OSVIClient, OSVIError, SendMessageResult
-from .sandbox import ARCHIVED_AGENT, FAULTY_AGENT, ORDERS_AGENT, SandboxServer, Target, open_target
+from . import AsyncOSVIClient, OSVIClient, OSVIError, SendMessageResult, SupportCommandRejectedError
+from .conversation import Conversation
+from .sandbox import ARCHIVED_AGENT, FAULTY_AGENT, ORDERS_AGENT, Target, open_target
+from .types import SupportCommandResult
 
 
 class Transcript:
@@ -35,67 +38,84 @@ class Transcript:
         flags = f"mode={result.mode} state={result.state} help_requested={str(result.help_requested).lower()}"
         print(f"             [{flags}]", file=self.out)
 
+    def operator(self, action: str, result: SupportCommandResult) -> None:
+        extra = f" -> agent replies: {result.reply}" if result.reply else ""
+        who = f" ({result.active_human})" if result.active_human else ""
+        print(f"  operator ! {action}{who}{extra}", file=self.out)
+
     def note(self, text: str) -> None:
         print(f"  ({text})", file=self.out)
 
 
-def _operator(sandbox: SandboxServer, session_id: str, command: str, transcript: Transcript) -> None:
-    reply = sandbox.engine.support(sandbox.api_token, session_id, {"command": command, "operator": "ana@example.com"})
-    if reply.status != 200:
-        raise RuntimeError(f"operator command {command!r} failed: {reply.body}")
-    transcript.note(f"operator console: {command} -> mode is now {sandbox.engine.sessions[session_id].mode}")
+def _say(conversation: Conversation, transcript: Transcript, text: str) -> SendMessageResult:
+    transcript.customer(text)
+    result = conversation.send(text)
+    transcript.agent(result)
+    return result
 
 
-def _support_conversation(target: Target, customer_id: str, transcript: Transcript) -> SendMessageResult:
-    transcript.heading(f"A customer talks to agent {target.agent_uuid} (sync client, Conversation helper)")
-    with OSVIClient(target.api_token, base_url=target.base_url) as client:
-        conversation = client.conversation(target.agent_uuid, customer_id)
+def _handoff(client: OSVIClient, target: Target, customer_id: str, transcript: Transcript) -> None:
+    transcript.heading("Find the agent, start the session with what it should know")
+    agents = client.agents.list_active()
+    transcript.note("active agents: " + ", ".join(f"{a.agent_id} ({a.name})" for a in agents))
+    conversation = client.conversation(target.agent_uuid, customer_id)
+    session = conversation.start(
+        input_fields={"first_name": "Alex", "plan": "gold"},
+        context=["Called yesterday about a late delivery; promised a follow-up by chat."],
+    )
+    transcript.note(f"session {session.id} started with context: {session.metadata.context}")
+    _say(conversation, transcript, "Hello!")
+    added = conversation.inject_context("Voice call just now: customer is upset, order 48213 is a gift.")
+    transcript.note(f"context added, the session now holds {len(added.context)} entries")
+    _say(conversation, transcript, "I have a question about my order.")
 
-        def say(text: str) -> SendMessageResult:
-            transcript.customer(text)
-            result = conversation.send(text)
-            transcript.agent(result)
-            return result
+    transcript.heading("Escalation and a human takeover")
+    escalated = _say(conversation, transcript, "This isn't working, can I talk to a human please?")
+    if escalated.help_requested:
+        transcript.note("help_requested is true: route this conversation to your support queue")
+    support = client.support
+    session_id = escalated.session_id
+    transcript.operator("takeover", support.takeover(session_id, "Hi Alex, this is Ana from support."))
+    taken_over = _say(conversation, transcript, "Hello? Is anyone there?")
+    if taken_over.human_has_taken_over:
+        transcript.note("reply is null and mode is 'support': a person answers, your bot must stay quiet")
+    transcript.operator("message", support.message(session_id, "I see the delay. I've upgraded your shipping."))
+    try:
+        support.tell(session_id, "Apologise for the delay.")
+    except SupportCommandRejectedError as error:
+        transcript.note(f"tell refused while a human has the session ({error.reason}); it was not applied")
+    transcript.operator("whisper", support.whisper(session_id, "offer a 10% voucher"))
+    transcript.operator("end (hand back)", support.end(session_id))
+    state = conversation.refresh()
+    transcript.note(f"active session read back: mode={state.mode if state else None}")
+    _say(conversation, transcript, "Thanks, that's all!")
 
-        say("Hello!")
-        say("I have a question about my order.")
-        escalated = say("This isn't working, can I talk to a human please?")
-        if escalated.help_requested:
-            transcript.note("help_requested is true: route this conversation to your support queue")
-        if target.sandbox is None:
-            transcript.note("real account: the operator steps need the OSVI dashboard and are skipped")
-            return escalated
-        assert conversation.session_id is not None
-        _operator(target.sandbox, conversation.session_id, "takeover", transcript)
-        taken_over = say("Hello? Is anyone there?")
-        if taken_over.human_has_taken_over:
-            transcript.note("reply is null and mode is 'support': a person answers, your bot must stay quiet")
-        _operator(target.sandbox, conversation.session_id, "end", transcript)
-        return say("Thanks, that's all!")
+    transcript.heading("Closing, and the thread carries on in a new session")
+    transcript.operator("close", support.close(session_id))
+    after = _say(conversation, transcript, "Oh, one more thing!")
+    transcript.note(
+        f"continued in new session {after.session_id}: the closed session refused the message (nothing "
+        "delivered), so it went again without session_id and was delivered once"
+    )
 
 
-async def _orders_conversation(target: Target, customer_id: str, transcript: Transcript) -> SendMessageResult:
+async def _orders_conversation(target: Target, customer_id: str, transcript: Transcript) -> None:
     transcript.heading(f"A multi-state agent walks its states ({ORDERS_AGENT}, async client)")
     async with AsyncOSVIClient(target.api_token, base_url=target.base_url) as client:
         conversation = client.conversation(ORDERS_AGENT, customer_id)
-        result: SendMessageResult | None = None
         for text in ("Hi there", "Where is my order?", "It's order 48213", "Great, thanks!"):
             transcript.customer(text)
-            result = await conversation.send(text)
-            transcript.agent(result)
-        assert result is not None
-        return result
+            transcript.agent(await conversation.send(text))
 
 
-def _error_tour(target: Target, customer_id: str, transcript: Transcript) -> None:
-    transcript.heading("Errors are typed, and say whether the message may have been delivered")
-    with OSVIClient(target.api_token, base_url=target.base_url) as client:
-        for agent, text in ((ARCHIVED_AGENT, "Hello?"), (FAULTY_AGENT, "Hello?"), (target.agent_uuid, "   ")):
-            try:
-                client.send_message(agent, customer_id, text)
-            except OSVIError as error:
-                delivered = "may have been delivered" if error.may_have_been_delivered else "was not delivered"
-                transcript.note(f"{type(error).__name__}: {error} (message {delivered})")
+def _error_tour(client: OSVIClient, target: Target, customer_id: str, transcript: Transcript) -> None:
+    transcript.heading("Errors are typed, and say whether the call may have taken effect")
+    for agent, text in ((ARCHIVED_AGENT, "Hello?"), (FAULTY_AGENT, "Hello?"), (target.agent_uuid, "   ")):
+        try:
+            client.send_message(agent, customer_id, text)
+        except OSVIError as error:
+            effect = "may have taken effect" if error.may_have_taken_effect else "had no effect"
+            transcript.note(f"{type(error).__name__}: {error} (the message {effect})")
 
 
 def run(out: TextIO = sys.stdout, customer_id: str | None = None) -> None:
@@ -104,10 +124,11 @@ def run(out: TextIO = sys.stdout, customer_id: str | None = None) -> None:
     with open_target() as target:
         where = "the embedded sandbox" if target.sandbox else "your OSVI account"
         print(f"OSVI demo against {where} at {target.base_url}, customer {customer_id}", file=out)
-        _support_conversation(target, customer_id, transcript)
-        if target.sandbox is not None:
-            asyncio.run(_orders_conversation(target, customer_id, transcript))
-            _error_tour(target, customer_id, transcript)
+        with OSVIClient(target.api_token, base_url=target.base_url) as client:
+            _handoff(client, target, customer_id, transcript)
+            if target.sandbox is not None:
+                asyncio.run(_orders_conversation(target, customer_id, transcript))
+                _error_tour(client, target, customer_id, transcript)
     print("\nDone.", file=out)
 
 

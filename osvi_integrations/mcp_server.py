@@ -36,8 +36,8 @@ from ._version import __version__
 from .client import AsyncOSVIClient
 from .errors import ConfigurationError, OSVIError
 from .protocol import describe_error as describe_for_agent
-from .types import SendMessageResult
 from .retry import RetryPolicy
+from .types import SendMessageResult
 
 TIMEOUT_ENV = "OSVI_TIMEOUT"
 BEARER_ENV = "OSVI_MCP_BEARER_TOKEN"

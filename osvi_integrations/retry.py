@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from .errors import (
     APIConnectionError,
-    APITimeoutError,
     ConfigurationError,
+    NotDeliveredError,
     OSVIError,
     RetryableError,
     ServerError,
@@ -50,6 +50,8 @@ class RetryPolicy:
     def is_retryable(self, error: OSVIError, *, read_only: bool = False) -> bool:
         if isinstance(error, RetryableError):
             return True
+        if isinstance(error, NotDeliveredError):  # a definite refusal: the same request fails the same way
+            return False
         if isinstance(error, (APIConnectionError, ServerError)):
             return read_only or self.retry_uncertain_delivery
         return False
@@ -104,9 +106,3 @@ class CallBudget:
         self.retries_done += 1
         logger.info("OSVI request failed (%s); retry %d in %.2fs", error, self.retries_done, delay)
         return delay
-
-    def out_of_time(self, origin: str) -> APITimeoutError:
-        return APITimeoutError(
-            f"{origin} gave no complete answer within the call's {self.timeout:g} s timeout.",
-            may_have_taken_effect=not self._read_only,
-        )

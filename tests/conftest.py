@@ -22,15 +22,30 @@ def _no_real_account(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_sandbox() -> Iterator[SandboxServer]:
-    """One sandbox for the whole run: for suites that need a fixed URL. Do not inject faults into it."""
+def _sandbox_server() -> Iterator[SandboxServer]:
+    """The one sandbox server of the run; `sandbox` gives each test a fresh engine on it."""
     with SandboxServer() as server:
         yield server
 
 
+@pytest.fixture(scope="session")
+def shared_sandbox(_sandbox_server: SandboxServer) -> SandboxServer:
+    """The run's sandbox, not reset for the test: for suites that need a fixed URL. Do not inject faults into it."""
+    return _sandbox_server
+
+
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """A fresh sandbox (own engine, own port) per test: safe for faults and exact counts."""
+def sandbox(_sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    """The run's sandbox with a fresh engine (no sessions, faults or counts): safe for faults and exact counts.
+    Starting a server per test cost more than the tests themselves, so only the engine is new."""
+    _sandbox_server.reset()
+    yield _sandbox_server
+    _sandbox_server.reset()  # leaves no fault behind for `shared_sandbox` users
+
+
+@pytest.fixture
+def fresh_sandbox() -> Iterator[SandboxServer]:
+    """A server of its own (own port and engine), for tests that stop it or need a port nobody else uses."""
     with SandboxServer() as server:
         yield server
 

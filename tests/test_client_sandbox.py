@@ -9,8 +9,10 @@ import threading
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from osvi_integrations import AsyncOSVIClient, OSVIClient, RetryPolicy, errors
+from osvi_integrations.protocol import SEND_MESSAGE, RawResponse
 from osvi_integrations.sandbox import (
     ARCHIVED_AGENT,
     FAULTY_AGENT,
@@ -103,10 +105,9 @@ def test_400_from_the_server_for_a_missing_field(sandbox: SandboxServer) -> None
         json={"agent_uuid": SUPPORT_AGENT, "customer_id": "+1555"},
     )
     assert response.status_code == 400
-    from osvi_integrations._protocol import parse_send_message
-
+    raw = RawResponse(response.status_code, response.headers, response.content)
     with pytest.raises(errors.BadRequestError, match="content is required"):
-        parse_send_message(response.status_code, response.headers, response.content)
+        SEND_MESSAGE.parse(raw, secret=SecretStr(sandbox.api_token))
 
 
 def test_bad_input_sends_nothing(client: OSVIClient, sandbox: SandboxServer) -> None:
@@ -178,7 +179,7 @@ def test_read_timeout_after_delivery_is_not_resent(sandbox: SandboxServer) -> No
     with c, pytest.raises(errors.APITimeoutError) as info:
         c.send_message(SUPPORT_AGENT, "+1555", "hi")
     assert info.value.may_have_been_delivered
-    assert "waiting for the agent's reply" in str(info.value)
+    assert "did not answer within 0.3 s; the request was sent" in str(info.value)
     assert sandbox.engine.request_count == 1 and len(sandbox.engine.processed) == 1
 
 
@@ -213,7 +214,8 @@ def test_connection_refused_is_retried_then_raised() -> None:
         )
         with pytest.raises(errors.APIConnectionError) as info:
             c.send_message(SUPPORT_AGENT, "+1555", "hi")
-    assert not info.value.may_have_been_delivered and "was not sent" in str(info.value)
+    assert isinstance(info.value, errors.ConnectError) and not info.value.may_have_taken_effect
+    assert "nothing was sent" in str(info.value)
     assert len(attempts) == 3
 
 
@@ -249,7 +251,8 @@ def test_headers_sent_and_injected_client_left_open(sandbox: SandboxServer) -> N
         assert seen[0].url.path == "/v1/chat/inbound"
     owned = OSVIClient(sandbox.api_token, base_url=sandbox.base_url)
     owned.close()
-    assert owned._http.is_closed
+    with pytest.raises(errors.ClientClosedError):
+        owned.send_message(SUPPORT_AGENT, "+1555", "hi")
 
 
 def test_malformed_200_body_is_reported_not_lost() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import subprocess
 import sys
 
+from osvi_integrations import demo
 from osvi_integrations.demo import run
 
 
@@ -17,9 +19,15 @@ def test_demo_walks_every_path_in_process() -> None:
     assert "embedded sandbox" in text
     assert "help_requested=true" in text  # escalation
     assert "(no reply: a human operator has the conversation)" in text and "mode=support" in text  # takeover
-    assert "operator console: end -> mode is now ai" in text  # handback
+    assert "session" in text and "started with context" in text  # context handed over
+    assert "operator ! takeover (" in text and "operator ! end (hand back)" in text  # public operator API
+    assert "active session read back: mode=ai" in text  # handback
+    assert "tell refused while a human has the session (tell_not_allowed_during_takeover)" in text
+    assert "(offer a 10% voucher)" in text  # the whisper shaped the next reply
+    assert "continued in new session" in text  # the thread survives a closed session
     for state in ("collect_order_number", "order_status", "wrap_up"):  # the multi-state agent
         assert f"state={state}" in text
+    assert ".engine" not in inspect.getsource(demo), "the operator plays through the public client API"
     for error in ("AgentArchivedError", "EngineError", "InvalidRequestError: content"):
         assert error in text
 

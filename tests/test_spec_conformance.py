@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from osvi_integrations._config import build_config
-from osvi_integrations._protocol import build_send_message
+from osvi_integrations.protocol import SEND_MESSAGE, base_headers
 from osvi_integrations.sandbox import (
     ARCHIVED_AGENT,
     FAULTY_AGENT,
@@ -132,9 +132,10 @@ def test_every_sandbox_outcome_validates_against_its_documented_schema(sandbox: 
 @pytest.mark.parametrize("session_id", [None, "4718a326-417b-4dda-90d0-21fd65a11cb8"])
 def test_client_requests_match_the_request_schema(session_id: str | None) -> None:
     config = build_config(api_token="0123456789abcdef", base_url="https://api.osvi.ai")
-    request = build_send_message(
-        config, agent_uuid="agent_x", customer_id="+15551112222", content="Hi, I need help.", session_id=session_id
-    )
+    arguments = {"agent_uuid": "agent_x", "customer_id": "+15551112222", "content": "Hi, I need help."}
+    params = SEND_MESSAGE.validate({**arguments, "session_id": session_id})
+    request = SEND_MESSAGE.build(config, base_headers(config.api_token.get_secret_value()), params)
+    assert request.content is not None
     schema = _json_schema(OPERATION["requestBody"]["content"]["application/json"]["schema"])
     body = json.loads(request.content)
     jsonschema.validate(body, {**schema, "additionalProperties": False})

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from pydantic import SecretStr
+
 from .._version import __version__
 from ..errors import (
     AgentArchivedError,
@@ -19,6 +21,7 @@ from ..errors import (
     AuthenticationError,
     BadRequestError,
     EngineError,
+    NoActiveSessionError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -50,17 +53,21 @@ class PreparedRequest:
 @dataclass(frozen=True, slots=True)
 class RawResponse:
     status_code: int
-    headers: Mapping[str, str]  # keys lower-case
-    content: bytes
+    # Not in the repr: server text may echo the token, and crash reporters record frame locals.
+    headers: Mapping[str, str] = field(repr=False)  # looked up case-insensitively
+    content: bytes = field(repr=False)
 
 
-def base_headers(api_token: str) -> dict[str, str]:
+class SecretHeaders(dict[str, str]):
+    """Request headers whose repr masks the token (they live on the client, which may be printed)."""
+
+    def __repr__(self) -> str:
+        return repr({k: MASK if k.lower() == "api-token" else v for k, v in self.items()})
+
+
+def base_headers(api_token: str) -> SecretHeaders:
     """The headers every request carries; built once per client."""
-    return {
-        "API-Token": api_token,
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+    return SecretHeaders({"API-Token": api_token, "Accept": "application/json", "User-Agent": USER_AGENT})
 
 
 def encode_json(payload: Mapping[str, Any]) -> bytes:
@@ -129,6 +136,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "agent_inactive": AgentInactiveError,
     "session_not_found": SessionNotFoundError,
     "session_closed": SessionClosedError,
+    "no_active_session": NoActiveSessionError,
 }
 _KNOWN_CODES = {
     "agent_not_found": "The agent does not exist or is not associated with this account.",
@@ -136,6 +144,7 @@ _KNOWN_CODES = {
     "agent_inactive": "The agent is not active.",
     "session_not_found": "No such session for this account, agent and customer.",
     "session_closed": "The session is closed.",
+    "no_active_session": "The customer has no active session with this agent.",
 }
 
 
@@ -162,27 +171,28 @@ def parse_retry_after(value: str | None) -> float | None:
 def error_from_response(
     response: RawResponse,
     *,
-    secret: str,
+    secret: SecretStr,
     not_found: type[NotFoundError] = NotFoundError,
     payload: Any = NOT_JSON,
 ) -> APIError:
-    """The typed error for a non-2xx answer (or a 2xx that says `success: false`)."""
+    """The typed error for a non-2xx answer (or a 2xx that says `success: false`). Server text is masked
+    with `secret` (a `SecretStr`, so frame-recording crash reporters never see the token in a local)."""
     status = response.status_code
     if payload is NOT_JSON:
         payload = decode_json(response.content)
-    payload = redact(payload, secret)
+    payload = redact(payload, secret.get_secret_value())
     code, server_message = error_fields(payload)
     if payload is NOT_JSON and response.content.strip():
-        server_message = f"non-JSON error body: {redact(text(response.content, 200), secret)!r}"
+        server_message = f"non-JSON error body: {redact(text(response.content, 200), secret.get_secret_value())!r}"
     message = _KNOWN_CODES.get(code or "") or server_message or f"HTTP {status} with no error message."
     kwargs: dict[str, Any] = {
         "status_code": status,
         "code": code,
-        "body": payload if payload is not NOT_JSON else redact(text(response.content), secret),
+        "body": payload if payload is not NOT_JSON else redact(text(response.content), secret.get_secret_value()),
     }
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if 300 <= status < 400:
-        where = redact(response.headers.get("location", "another address"), secret)
+        where = redact(response.headers.get("location", "another address"), secret.get_secret_value())
         return RedirectError(f"OSVI answered with a redirect to {where}, which is never followed.", **kwargs)
     if status == 502 and isinstance(payload, dict):
         upstream = payload.get("upstream_body")

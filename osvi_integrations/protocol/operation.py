@@ -9,12 +9,21 @@ from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from .._config import ClientConfig
 from ..errors import InvalidRequestError, MalformedResponseError, NotFoundError
-from ._wire import NOT_JSON, PreparedRequest, RawResponse, decode_json, encode_json, error_from_response, text
+from ._wire import (
+    NOT_JSON,
+    PreparedRequest,
+    RawResponse,
+    SecretHeaders,
+    decode_json,
+    encode_json,
+    error_from_response,
+    text,
+)
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -102,11 +111,13 @@ class Operation(Generic[ParamsT, ResultT]):
             raise InvalidRequestError(
                 bad, "contains an unpaired UTF-16 surrogate (a broken emoji or text encoding)."
             ) from None
-        return PreparedRequest(self.name, self.method, url, {**headers, "Content-Type": "application/json"}, content)
+        return PreparedRequest(
+            self.name, self.method, url, SecretHeaders({**headers, "Content-Type": "application/json"}), content
+        )
 
     # -- response --------------------------------------------------------------------------------
 
-    def parse(self, response: RawResponse, *, secret: str) -> ResultT:
+    def parse(self, response: RawResponse, *, secret: SecretStr) -> ResultT:
         """The typed result of a 2xx, or raises the typed error."""
         status = response.status_code
         if not 200 <= status < 300:
@@ -167,6 +178,8 @@ def invalid_request(exc: ValidationError) -> InvalidRequestError:
         problem = "is not an argument of this call."
     elif kind == "missing":
         problem = "is required."
+    elif kind == "string_too_short":
+        problem = "must not be empty or blank."
     elif kind == "string_unicode":
         problem = "contains an unpaired UTF-16 surrogate (a broken emoji or text encoding)."
     elif kind in _EXPECTED:

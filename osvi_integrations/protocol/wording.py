@@ -4,6 +4,8 @@ what failed and whether repeating the call could duplicate something. Built from
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import (
     APIConnectionError,
     APIError,
@@ -24,7 +26,7 @@ from .operation import Operation
 from .operations import GET_ACTIVE_SESSION
 
 
-def describe_error(error: OSVIError, operation: Operation[object, object] | None = None) -> str:  # type: ignore[type-var]
+def describe_error(error: OSVIError, operation: Operation[Any, Any] | None = None) -> str:
     subject = operation.subject if operation is not None else "the request"
     if isinstance(error, InvalidRequestError):
         return f"Invalid argument {error.field}: {error.problem} Nothing was sent."

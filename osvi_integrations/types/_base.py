@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -78,3 +78,21 @@ class ResultModel(BaseModel):
     """A typed API result. Fields OSVI adds later are kept (`extra="allow"`), not dropped."""
 
     model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+
+
+class HandoffFlags:
+    """What a session's `mode` and `help_requested` mean for the caller (results and conversations)."""
+
+    if TYPE_CHECKING:
+        mode: str | None
+        help_requested: bool
+
+    @property
+    def human_has_taken_over(self) -> bool:
+        """A human operator is handling the session; the agent will not auto-reply."""
+        return self.mode == "support"
+
+    @property
+    def needs_human(self) -> bool:
+        """A human is involved or has been asked for: hand the conversation to a person."""
+        return self.help_requested or self.human_has_taken_over

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._base import AgentId, CustomerId, RequestModel, ResultModel, SessionId, SessionMode, Text
+from ._base import AgentId, CustomerId, HandoffFlags, RequestModel, ResultModel, SessionId, SessionMode, Text
 
 
 class SendMessageParams(RequestModel):
@@ -20,7 +20,7 @@ class SendMessageParams(RequestModel):
     )
 
 
-class SendMessageResult(ResultModel):
+class SendMessageResult(HandoffFlags, ResultModel):
     """The engine's answer to one customer message (`data` of `POST /v1/chat/inbound`)."""
 
     session_id: str = Field(description="UUID of the session the message was routed to.")
@@ -42,16 +42,6 @@ class SendMessageResult(ResultModel):
     help_requested: bool = Field(
         description="True if the agent has escalated the conversation and is requesting a human operator."
     )
-
-    @property
-    def human_has_taken_over(self) -> bool:
-        """A human operator is handling the session; the agent will not auto-reply."""
-        return self.mode == "support"
-
-    @property
-    def needs_human(self) -> bool:
-        """A human is involved or has been asked for: hand the conversation to a person."""
-        return self.help_requested or self.human_has_taken_over
 
     def summary(self) -> str:
         """One readable paragraph: the reply and, stated plainly, any takeover or escalation."""

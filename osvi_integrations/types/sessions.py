@@ -6,7 +6,17 @@ from typing import Any
 
 from pydantic import Field
 
-from ._base import AgentId, CustomerId, RequestModel, ResultModel, SessionId, SessionMode, SessionStatus, Text
+from ._base import (
+    AgentId,
+    CustomerId,
+    HandoffFlags,
+    RequestModel,
+    ResultModel,
+    SessionId,
+    SessionMode,
+    SessionStatus,
+    Text,
+)
 
 #: Only the newest five non-empty context entries are kept by OSVI.
 MAX_CONTEXT_ENTRIES = 5
@@ -56,7 +66,7 @@ class SessionMetadata(ResultModel):
     context: list[str] = Field(default_factory=list, description="Context entries (newest last; at most five).")
 
 
-class Session(ResultModel):
+class Session(HandoffFlags, ResultModel):
     """One chat session record (`POST /v1/chat/session`, `GET /v1/chat/session/active`)."""
 
     id: str = Field(description="Session UUID; the support and inject-context calls take it.")
@@ -76,14 +86,6 @@ class Session(ResultModel):
     def session_id(self) -> str:
         """Same as `id`, under the name the other results use."""
         return self.id
-
-    @property
-    def human_has_taken_over(self) -> bool:
-        return self.mode == "support"
-
-    @property
-    def needs_human(self) -> bool:
-        return self.help_requested or self.human_has_taken_over
 
     def summary(self) -> str:
         lines = [
