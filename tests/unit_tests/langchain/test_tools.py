@@ -15,7 +15,7 @@ from osvi_integrations import ConfigurationError, InvalidRequestError, OSVIClien
 from osvi_integrations.langchain import OSVISendMessageInput, OSVISendMessageTool, OSVITool, OSVIToolkit
 from osvi_integrations.protocol import OPERATIONS, SEND_MESSAGE, TAKEOVER_SESSION, Operation, describe_error
 
-from .test_standard import TOOL_EXAMPLES
+from .standard_params import TOOL_EXAMPLES
 
 TOKEN = "fake-token-123456"
 BASE_URL = "https://fake.osvi.test"
