@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 
 from osvi_integrations.langchain import ChatOSVI, OSVITool
 from osvi_integrations.protocol import Operation
@@ -48,3 +53,21 @@ class CaptureStart(BaseCallbackHandler):
     ) -> None:
         self.serialized.append(serialized)
         self.invocation_params.append(kwargs["invocation_params"])
+
+
+class ToolCallingFake(GenericFakeChatModel):
+    """langchain_core's scripted fake chat model, accepting tools as a tool-calling LLM would."""
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self
+
+
+def send(content: str, call_id: str) -> AIMessage:
+    """What an LLM writes to relay a customer's words to the OSVI agent."""
+    return AIMessage("", tool_calls=[ToolCall(name="osvi_send_message", args={"content": content}, id=call_id)])
