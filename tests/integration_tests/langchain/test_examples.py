@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer, Target
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("lang*.py"))
 
 
@@ -42,7 +42,12 @@ def _clean_env() -> dict[str, str]:
 
 
 def test_the_examples_are_found() -> None:
-    assert {p.name for p in SCRIPTS} >= {"langchain_chain.py", "langgraph_handoff.py"}
+    assert {p.name for p in SCRIPTS} >= {
+        "langchain_chain.py",
+        "langchain_agent_escalation.py",
+        "langgraph_handoff.py",
+        "langgraph_multi_agent.py",
+    }
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
@@ -68,25 +73,61 @@ def test_chain_reports_mode_and_escalation(sandbox: SandboxServer, load_example:
     ]
 
 
-def test_handoff_interrupts_and_never_resends(
-    sandbox: SandboxServer, load_example: Callable[[str], ModuleType]
-) -> None:
-    demo = load_example("langgraph_handoff").run_demo(
-        Target(sandbox.base_url, sandbox.api_token, SUPPORT_AGENT, sandbox)
-    )
+def test_handoff_end_to_end_never_resends(sandbox: SandboxServer, load_example: Callable[[str], ModuleType]) -> None:
+    example = load_example("langgraph_handoff")
+    demo = example.run_demo(Target(sandbox.base_url, sandbox.api_token, SUPPORT_AGENT, sandbox))
     assert [i["reason"] for i in demo.interrupts] == [
         "the agent asked for a human",
         "a human operator has taken over",
     ]
-    sent = [r.content for r in sandbox.engine.processed]
-    assert sent == [
-        "Hi, where is my order 12345?",
-        "This is taking too long, I want to talk to a human.",
-        "Thanks for jumping in.",
-        "Thanks, that's all.",
-    ]  # each exactly once, although the graph was resumed twice
+    # each customer message exactly once, although the graph was resumed twice and a session closed
+    assert [r.content for r in sandbox.engine.processed] == [*example.CUSTOMER_MESSAGES, example.AFTER_THE_CLOSE]
+    assert sandbox.engine.requests_by_route["create_session"] == 2  # the start, and the restart after the close
+    first, *_, last = demo.sessions
+    assert len(set(demo.sessions)) == 2 and demo.sessions.count(first) == len(example.CUSTOMER_MESSAGES)
+    assert "agent: Hello Alex! I'm the OSVI sandbox assistant. How can I help you today?" in demo.transcript
+    assert "agent: Here is what I know: Alex called yesterday: parcel 12345 is late.." in demo.transcript
+    assert "agent: (silent: a human has the conversation)" in demo.transcript
+    assert "operator: Your parcel leaves our depot today." in demo.transcript
+    assert (
+        "agent: You're welcome! Anything else I can do for you? (offer a 10% voucher for the delay)" in demo.transcript
+    )
     assert sum(line.startswith("[handoff:") for line in demo.transcript) == 2
-    assert demo.transcript[-1] == "agent: You're welcome! Anything else I can do for you?"
+    assert last != first
+
+
+def test_agent_escalation_pauses_twice_and_never_resends(
+    sandbox: SandboxServer, load_example: Callable[[str], ModuleType]
+) -> None:
+    demo = load_example("langchain_agent_escalation").run_demo(
+        Target(sandbox.base_url, sandbox.api_token, SUPPORT_AGENT, sandbox)
+    )
+    reasons = [[e["reason"] for e in i["escalations"]] for i in demo.interrupts]
+    assert reasons == [["help_requested"], ["takeover"]]
+    assert [r.content for r in sandbox.engine.processed] == [
+        "Hi, my parcel 12345 is late.",
+        "I want to talk to a human.",
+        "Hello?",
+        "Thanks, that's all.",
+    ]
+    assert demo.transcript[-1] == "assistant: You're welcome! Anything else I can do for you?"
+    assert sum(line.startswith("operator: ") for line in demo.transcript) == 3
+
+
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved:DeprecationWarning")  # inside langgraph-supervisor
+@pytest.mark.parametrize("pattern", ["supervisor", "swarm"])
+def test_multi_agent_handoff_reaches_the_osvi_agent_once_per_message(
+    sandbox: SandboxServer, load_example: Callable[[str], ModuleType], pattern: str
+) -> None:
+    transcript = load_example("langgraph_multi_agent").run_demo(
+        Target(sandbox.base_url, sandbox.api_token, SUPPORT_AGENT, sandbox), pattern
+    )
+    handed_over = ["Can you check my order?", "The number is 12345.", "What do you know about me?"]
+    expected = ["Hello there", *handed_over] if pattern == "supervisor" else handed_over  # the front desk kept one
+    assert [r.content for r in sandbox.engine.processed] == expected
+    assert len({r.session_id for r in sandbox.engine.processed}) == 1  # one session, started once with context
+    assert sandbox.engine.requests_by_route["create_session"] == 1
+    assert transcript[-1].endswith("Here is what I know: Handed over by the front desk of the web shop..")
 
 
 def test_notebook_executes(tmp_path: Path) -> None:
@@ -98,4 +139,4 @@ def test_notebook_executes(tmp_path: Path) -> None:
     client = NotebookClient(notebook, km=kernel, timeout=120, resources={"metadata": {"path": str(EXAMPLES)}})
     client.execute(env=_clean_env())
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
-    assert "The agent received 4 messages, each once." in printed
+    assert "The agent received 6 messages, each once." in printed
