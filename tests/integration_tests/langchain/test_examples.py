@@ -114,7 +114,8 @@ def test_agent_escalation_pauses_twice_and_never_resends(
     assert sum(line.startswith("operator: ") for line in demo.transcript) == 3
 
 
-@pytest.mark.filterwarnings("ignore:create_react_agent has been moved:DeprecationWarning")  # inside langgraph-supervisor
+# langgraph-supervisor itself still calls the deprecated create_react_agent.
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved:DeprecationWarning")
 @pytest.mark.parametrize("pattern", ["supervisor", "swarm"])
 def test_multi_agent_handoff_reaches_the_osvi_agent_once_per_message(
     sandbox: SandboxServer, load_example: Callable[[str], ModuleType], pattern: str
