@@ -1,4 +1,4 @@
-"""Another agent's side of the MCP server: start it over stdio and call `send_customer_message`.
+"""Another agent's side of the MCP server: start it over stdio and relay a customer's messages.
 
 Uses the embedded sandbox (`--sandbox`), so no OSVI account is needed:
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 from mcp import Client
@@ -16,44 +17,46 @@ from mcp.client.stdio import StdioServerParameters
 from mcp_types import CallToolResult, TextContent
 
 SERVER = Path(__file__).resolve().parents[1] / "mcp_server.py"
-TOOL = "send_customer_message"
 CUSTOMER = "+15551112222"
 
 
-def show(label: str, result: CallToolResult) -> None:
+def show(label: str, result: CallToolResult) -> dict[str, Any]:
+    """Prints what the model would read (the text block) and returns the structured content."""
     text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-    print(f"--- {label}{' [tool error]' if result.is_error else ''}")
-    print(text)
-    if result.structured_content is not None:
-        print(f"structured: {result.structured_content}")
+    print(f"--- {label}{' [tool error]' if result.is_error else ''}\n{text}")
+    return result.structured_content or {}
 
 
 async def main() -> None:
     params = StdioServerParameters(command=sys.executable, args=[str(SERVER), "--sandbox"])
     async with Client(params) as client:
-        tool = (await client.list_tools()).tools[0]
-        print(f"tool {tool.name!r}: inputs {sorted(tool.input_schema['properties'])}")
+        tools = (await client.list_tools()).tools
+        print("tools:", ", ".join(tool.name for tool in tools))
 
-        first = await client.call_tool(TOOL, {"content": "Where is my order?", "customer_id": CUSTOMER})
-        show("customer asks about an order", first)
-        assert first.structured_content is not None
-        session_id = first.structured_content["session_id"]
-
-        # Passing session_id back keeps the exact thread (OSVI would also find it from customer_id).
-        second = await client.call_tool(
-            TOOL, {"content": "Can I talk to a real person?", "customer_id": CUSTOMER, "session_id": session_id}
+        first = show(
+            "customer asks about an order",
+            await client.call_tool("send_message", {"content": "Where is my order?", "customer_id": CUSTOMER}),
         )
-        show("customer asks for a human", second)
-        result = second.structured_content or {}
-        if result.get("mode") == "support":
+        # Passing session_id back pins the exact thread (OSVI would also find it from customer_id).
+        second = show(
+            "customer asks for a human",
+            await client.call_tool(
+                "send_message",
+                {"content": "Can I talk to a real person?", "customer_id": CUSTOMER, "session_id": first["session_id"]},
+            ),
+        )
+        if second.get("human_has_taken_over"):
             print("=> a human operator has taken over: stop auto-replying to this customer")
-        elif result.get("help_requested"):
+        elif second.get("needs_human"):
             print("=> the agent escalated: tell the customer a person will join, and alert staff")
 
-        missing = await client.call_tool(
-            TOOL, {"content": "hello", "customer_id": CUSTOMER, "agent_uuid": "agent_does_not_exist"}
+        show(
+            "unknown agent",
+            await client.call_tool(
+                "send_message", {"content": "hello", "customer_id": CUSTOMER, "agent_uuid": "agent_does_not_exist"}
+            ),
         )
-        show("unknown agent", missing)
+        show("missing argument", await client.call_tool("send_message", {"content": "hello"}))
 
 
 if __name__ == "__main__":

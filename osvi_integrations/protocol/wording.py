@@ -60,9 +60,14 @@ def _what_failed(error: OSVIError) -> str:
     if isinstance(error, SessionClosedError):
         return "That session is closed; send without session_id to continue in a new session."
     if isinstance(error, MalformedResponseError):
-        return f"OSVI answered, but {error.message[0].lower()}{error.message[1:].rstrip('.')}."
+        return f"OSVI answered, but {_continuing(error.message).rstrip('.')}."
     if isinstance(error, APIError):
         return f"OSVI returned an error: {str(error).rstrip('.')}."
     if isinstance(error, ConnectError | APITimeoutError | APIConnectionError | ConfigurationError):
         return error.message.rstrip(".") + "."
     return f"OSVI request failed: {error.message}"
+
+
+def _continuing(text: str) -> str:
+    """`text` continuing a sentence: first letter lowered, unless the first word is an acronym ("OSVI's")."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]

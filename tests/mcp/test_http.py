@@ -1,4 +1,5 @@
-"""Streamable HTTP: bearer auth, DNS-rebinding protection, stateful and stateless modes, real uvicorn on loopback."""
+"""Streamable HTTP: bearer auth, DNS-rebinding protection, stateful and stateless modes, progress over
+the event stream, and two stateless replicas behind a (simulated) load balancer. Real uvicorn on loopback."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import anyio
 import httpx
@@ -18,24 +20,19 @@ import pytest
 import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from pydantic import SecretStr
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from osvi_integrations.errors import ConfigurationError
-from osvi_integrations.mcp_server import (
-    TOOL_NAME,
-    HttpSettings,
-    ServerConfig,
-    create_http_app,
-    create_server,
-)
-from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
+from osvi_integrations.mcp_server import HttpSettings, create_http_app, create_server, transport_security
+from osvi_integrations.sandbox import SUPPORT_AGENT, Fault, SandboxServer
 
-from .test_stdio import LAUNCHER, server_env
+from .conftest import checked, server_env, settings_for, text_of
+from .test_stdio import LAUNCHER
 
 BEARER = "mcp-bearer-for-tests-0123456789"
 SESSION_TIMEOUT = 30.0
+PUBLIC_NAME = "mcp.example.test"  # the load balancer's name, as clients address it
 
 _INITIALIZE = {
     "jsonrpc": "2.0",
@@ -71,6 +68,18 @@ def running(app: uvicorn.config.ASGIApplication, port: int) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@asynccontextmanager
+async def http_client(url: str, *, mode: str = "legacy", **httpx_options: Any) -> AsyncIterator[Client]:
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with (
+            httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {BEARER}"}, timeout=SESSION_TIMEOUT, **httpx_options
+            ) as http,
+            Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+        ):
+            yield client
+
+
 @pytest.fixture(params=[False, True], ids=["stateful", "stateless"])
 def stateless(request: pytest.FixtureRequest) -> bool:
     return bool(request.param)
@@ -78,30 +87,44 @@ def stateless(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def mcp_url(sandbox: SandboxServer, stateless: bool) -> Iterator[str]:
-    config = ServerConfig(
-        api_token=SecretStr(sandbox.api_token), base_url=sandbox.base_url, default_agent_uuid=SUPPORT_AGENT
-    )
     port = free_port()
     settings = HttpSettings(host="127.0.0.1", port=port, bearer_token=BEARER, stateless=stateless)
-    with running(create_http_app(create_server(config), settings), port) as url:
+    server = create_server(settings_for(sandbox, operator_tools=True, progress_interval=0.1))
+    with running(create_http_app(server, settings), port) as url:
         yield url
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_tool_call_with_bearer(mcp_url: str, sandbox: SandboxServer, customer_id: str, mode: str) -> None:
-    headers = {"Authorization": f"Bearer {BEARER}"}
-    with anyio.fail_after(SESSION_TIMEOUT):
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=SESSION_TIMEOUT) as http,
-            Client(streamable_http_client(mcp_url, http_client=http), mode=mode) as client,
-        ):
-            assert [t.name for t in (await client.list_tools()).tools] == [TOOL_NAME]
-            first = await client.call_tool(TOOL_NAME, {"content": "hello", "customer_id": customer_id})
-            second = await client.call_tool(TOOL_NAME, {"content": "thanks", "customer_id": customer_id})
-    assert first.structured_content is not None and second.structured_content is not None
+async def test_tool_calls_with_bearer(mcp_url: str, sandbox: SandboxServer, customer_id: str, mode: str) -> None:
+    async with http_client(mcp_url, mode=mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        first = checked(
+            await client.call_tool("send_message", {"content": "hello", "customer_id": customer_id}),
+            tools["send_message"],
+        )
+        second = checked(
+            await client.call_tool("send_message", {"content": "thanks", "customer_id": customer_id}),
+            tools["send_message"],
+        )
+        closed = await client.call_tool("close_session", {"session_id": first["session_id"]})
     # No state in the MCP server: OSVI resolved the customer's session on both calls.
-    assert first.structured_content["session_id"] == second.structured_content["session_id"]
+    assert first["session_id"] == second["session_id"] and not closed.is_error
     assert [r.content for r in sandbox.engine.processed] == ["hello", "thanks"]
+
+
+async def test_progress_over_the_event_stream(mcp_url: str, sandbox: SandboxServer, customer_id: str) -> None:
+    sandbox.engine.inject_fault(Fault(status=None, after_processing=True, delay=0.8))
+    received: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        received.append(progress)
+
+    async with http_client(mcp_url) as client:
+        result = await client.call_tool(
+            "send_message", {"content": "hello", "customer_id": customer_id}, progress_callback=on_progress
+        )
+    assert not result.is_error and "sandbox assistant" in text_of(result)
+    assert len(received) >= 4 and received == sorted(received)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +138,13 @@ def test_requests_without_the_bearer_token_get_401(mcp_url: str, authorization: 
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert BEARER not in response.text
+
+
+def test_the_health_check_needs_no_credentials(mcp_url: str) -> None:
+    health = mcp_url.removesuffix("/mcp") + "/healthz"
+    response = httpx.get(health, headers={"Host": "10.0.0.7:8000"}, timeout=10)  # as a balancer probes a replica
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert httpx.post(health, timeout=10).status_code == 401  # only GET/HEAD skips the bearer check
 
 
 def test_bearer_token_lets_the_request_through(mcp_url: str) -> None:
@@ -140,26 +170,38 @@ def test_dns_rebinding_protection_rejects_foreign_host_or_origin(
 
 
 def test_loopback_without_a_bearer_token_is_open_but_host_checked(sandbox: SandboxServer) -> None:
-    config = ServerConfig(api_token=SecretStr(sandbox.api_token), base_url=sandbox.base_url)
     port = free_port()
-    with running(create_http_app(create_server(config), HttpSettings(port=port)), port) as url:
+    with running(create_http_app(create_server(settings_for(sandbox)), HttpSettings(port=port)), port) as url:
         ok = httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=10)
         rebound = httpx.post(url, json=_INITIALIZE, headers={**_JSON_HEADERS, "Host": "attacker.test"}, timeout=10)
     assert ok.status_code == 200 and rebound.status_code == 421
 
 
+async def test_plain_json_responses(sandbox: SandboxServer, customer_id: str) -> None:
+    port = free_port()
+    settings = HttpSettings(port=port, bearer_token=BEARER, stateless=True, json_response=True)
+    with running(create_http_app(create_server(settings_for(sandbox)), settings), port) as url:
+        raw = httpx.post(url, json=_INITIALIZE, headers={**_JSON_HEADERS, "Authorization": f"Bearer {BEARER}"})
+        async with http_client(url) as client:
+            result = await client.call_tool("send_message", {"content": "hello", "customer_id": customer_id})
+    assert raw.headers["content-type"].startswith("application/json")
+    assert not result.is_error
+
+
 def test_transport_security_is_derived_from_the_bind_address() -> None:
-    local = HttpSettings(host="127.0.0.1", port=8123).transport_security()
+    local = transport_security(HttpSettings(host="127.0.0.1", port=8123))
     assert local.enable_dns_rebinding_protection
     assert set(local.allowed_hosts) == {"127.0.0.1:8123", "localhost:8123", "[::1]:8123"}
     assert "http://localhost:8123" in local.allowed_origins
-    exposed = HttpSettings(
-        host="10.1.2.3", port=9000, bearer_token="t", extra_allowed_hosts=("mcp.example.com", "proxy:8443")
-    ).transport_security()
+    exposed = transport_security(
+        HttpSettings(
+            host="10.1.2.3", port=9000, bearer_token="t", extra_allowed_hosts=("mcp.example.com", "proxy:8443")
+        )
+    )
     assert set(exposed.allowed_hosts) == {"10.1.2.3:9000", "mcp.example.com", "mcp.example.com:9000", "proxy:8443"}
     assert "https://mcp.example.com" in exposed.allowed_origins and "localhost:9000" not in exposed.allowed_hosts
     wildcard = HttpSettings(host="0.0.0.0", port=9000, bearer_token="t", extra_allowed_hosts=("a.example",))
-    assert "0.0.0.0:9000" not in wildcard.transport_security().allowed_hosts
+    assert "0.0.0.0:9000" not in transport_security(wildcard).allowed_hosts
 
 
 @pytest.mark.parametrize(
@@ -175,49 +217,107 @@ def test_exposed_binds_need_explicit_settings(settings: HttpSettings, message: s
     HttpSettings(host="localhost").check()  # loopback needs nothing
 
 
-def test_command_line_http_server_with_sandbox(customer_id: str) -> None:
-    """`mcp_server.py --transport http --sandbox` end to end, including shutdown on SIGINT."""
+def test_websocket_upgrades_are_refused_by_the_bearer_gate(sandbox: SandboxServer) -> None:
+    app = create_http_app(create_server(settings_for(sandbox)), HttpSettings(bearer_token=BEARER))
+    with pytest.raises(WebSocketDisconnect) as info, TestClient(app).websocket_connect("/mcp"):
+        pass
+    assert info.value.code == 1008
+
+
+# -- the command line, and replicas ----------------------------------------------------------------------
+
+
+@contextmanager
+def cli_server(*args: str, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`mcp_server.py --transport http` in a subprocess; yields its URL once it answers. Stopped with SIGINT."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), "--transport", "http", "--port", str(port), "--sandbox"],
-        env=server_env(OSVI_MCP_BEARER_TOKEN=BEARER),
+        [sys.executable, str(LAUNCHER), "--transport", "http", "--port", str(port), *args],
+        env=server_env(OSVI_MCP_BEARER_TOKEN=BEARER, **env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    url = f"http://127.0.0.1:{port}/mcp"
     try:
-        url = f"http://127.0.0.1:{port}/mcp"
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5)
+                httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5)
                 break
             except httpx.ConnectError:
                 assert process.poll() is None and time.monotonic() < deadline, "server did not come up"
                 time.sleep(0.05)
-        assert response.status_code == 401
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+
+
+def test_command_line_http_server_with_sandbox(customer_id: str) -> None:
+    """`mcp_server.py --transport http --sandbox` end to end, including shutdown on SIGINT."""
+    with cli_server("--sandbox") as (url, process):
+        assert httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5).status_code == 401
 
         async def session() -> str:
-            async with (
-                httpx2.AsyncClient(headers={"Authorization": f"Bearer {BEARER}"}) as http,
-                Client(streamable_http_client(url, http_client=http)) as client,
-            ):
-                result = await client.call_tool(TOOL_NAME, {"content": "hello", "customer_id": customer_id})
+            async with http_client(url) as client:
+                result = await client.call_tool("send_message", {"content": "hello", "customer_id": customer_id})
                 assert result.structured_content is not None
                 return str(result.structured_content["reply"])
 
         assert "sandbox assistant" in anyio.run(session)
-    finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
     assert BEARER not in stderr and "Traceback" not in stderr
-    assert f"http://127.0.0.1:{port}/mcp" in stderr
+    assert f"serving MCP on {url}" in stderr
 
 
-def test_websocket_upgrades_are_refused_by_the_bearer_gate(sandbox: SandboxServer) -> None:
-    config = ServerConfig(api_token=SecretStr(sandbox.api_token), base_url=sandbox.base_url)
-    app = create_http_app(create_server(config), HttpSettings(bearer_token=BEARER))
-    with pytest.raises(WebSocketDisconnect) as info, TestClient(app).websocket_connect("/mcp"):
-        pass
-    assert info.value.code == 1008
+class RoundRobin(httpx2.AsyncBaseTransport):
+    """A load balancer in the client: each request goes to the next replica, keeping the public Host header."""
+
+    def __init__(self, replicas: list[str]) -> None:
+        self._replicas = [httpx2.URL(url) for url in replicas]
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.served: list[int] = []  # replica index of each request
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        index = len(self.served) % len(self._replicas)
+        self.served.append(index)
+        replica = self._replicas[index]
+        request.url = request.url.copy_with(host=replica.host, port=replica.port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_stateless_replicas_behind_a_load_balancer(sandbox: SandboxServer, customer_id: str, mode: str) -> None:
+    """Two `--stateless` server processes; one client's requests alternate between them, as a load balancer
+    without session affinity would send them. The conversation carries on because no replica holds state."""
+    env = {
+        "OSVI_API_TOKEN": sandbox.api_token,
+        "OSVI_BASE_URL": sandbox.base_url,
+        "OSVI_AGENT_UUID": SUPPORT_AGENT,
+        "OSVI_MCP_ALLOWED_HOSTS": PUBLIC_NAME,
+    }
+    with cli_server("--stateless", **env) as (first, _), cli_server("--stateless", **env) as (second, _):
+        balancer = RoundRobin([first, second])
+
+        async def conversation() -> list[dict[str, Any]]:
+            async with http_client(f"http://{PUBLIC_NAME}/mcp", mode=mode, transport=balancer) as client:
+                tools = {t.name: t for t in (await client.list_tools()).tools}
+                results = []
+                for text in ("hello", "Where is my order?", "It's 20417", "thanks"):
+                    result = await client.call_tool("send_message", {"content": text, "customer_id": customer_id})
+                    results.append(checked(result, tools["send_message"]))
+                return results
+
+        results = anyio.run(conversation)
+    assert len({r["session_id"] for r in results}) == 1
+    assert [r.content for r in sandbox.engine.processed] == ["hello", "Where is my order?", "It's 20417", "thanks"]
+    # Both replicas served requests, including tool calls, alternately.
+    assert set(balancer.served) == {0, 1} and balancer.served == [i % 2 for i in range(len(balancer.served))]
+    assert len(balancer.served) >= 5

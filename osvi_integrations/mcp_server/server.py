@@ -1,0 +1,293 @@
+"""The MCP server: tools generated from the operation table, read-only resources, two prompts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.prompts import Prompt
+from mcp.server.mcpserver.resources import FunctionResource
+from pydantic import TypeAdapter
+
+from .._version import __version__
+from ..client import AsyncOSVIClient
+from ..errors import InvalidRequestError, NotFoundError, OSVIError
+from ..protocol import (
+    CLOSE_SESSION,
+    CREATE_SESSION,
+    GET_ACTIVE_SESSION,
+    HAND_BACK_TO_AGENT,
+    INJECT_CONTEXT,
+    LIST_ACTIVE_AGENTS,
+    LIST_ACTIVE_SESSIONS,
+    SEND_MESSAGE,
+    SEND_OPERATOR_MESSAGE,
+    TAKEOVER_SESSION,
+    TELL_AGENT,
+    WHISPER_TO_AGENT,
+    Operation,
+    describe_error,
+)
+from ..types import AgentId, CustomerId
+from .settings import ServerSettings
+from .tools import AGENT_FIELD, AppState, operation_tools, output_model, structured_content
+
+SERVER_NAME = "osvi"
+SERVER_TITLE = "OSVI customer conversations"
+AGENTS_URI = "osvi://agents"
+SESSIONS_URI = "osvi://customers/{customer_id}/sessions"
+SESSION_URI = "osvi://customers/{customer_id}/sessions/{agent_uuid}"
+HAND_OVER_PROMPT = "hand_over_to_agent"
+ESCALATION_PROMPT = "handle_escalation"
+
+_AGENT_DOC: str = TypeAdapter(AgentId).json_schema()["description"]
+# The lifespan state of the request being served, for the static resource, whose read() gets no Context.
+_current_state: ContextVar[AppState] = ContextVar("osvi_mcp_state")
+
+
+def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]:
+    """The MCP server for `settings` (default: `ServerSettings.build()`, from the environment). One
+    `AsyncOSVIClient` lives for each lifespan of the server (a stdio run, an HTTP app's lifetime).
+
+    Does not touch the host program's logging: only the `osvi-mcp` command line configures logging."""
+    settings = settings or ServerSettings.build()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        config = settings.osvi
+        async with AsyncOSVIClient(
+            config.api_token,
+            base_url=config.base_url,
+            timeout=config.timeout,
+            connect_timeout=config.connect_timeout,
+            retry_policy=config.retry,
+            max_connections=config.max_connections,
+            # "" rather than None: None would make the client read OSVI_AGENT_UUID again.
+            default_agent_uuid=config.default_agent_uuid or "",
+        ) as client:
+            yield AppState(client=client, settings=settings)
+
+    with _host_logging_untouched():
+        server: MCPServer[AppState] = MCPServer(
+            SERVER_NAME,
+            title=SERVER_TITLE,
+            instructions=instructions(settings),
+            version=__version__,
+            lifespan=lifespan,
+            tools=list(operation_tools(settings)),
+            middleware=[_bind_state],
+        )
+    _add_resources(server)
+    for prompt in prompts(settings):
+        server.add_prompt(prompt)
+    return server
+
+
+@contextlib.contextmanager
+def _host_logging_untouched() -> Iterator[None]:
+    """MCPServer's constructor calls `logging.basicConfig(INFO)` (mcp.server.mcpserver.utilities.logging),
+    which would add a handler to an embedding program's root logger and raise its level. basicConfig does
+    nothing while the root logger has a handler, so one is there for the constructor's duration."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+
+
+async def _bind_state(ctx: ServerRequestContext[AppState, Any], call_next: CallNext) -> HandlerResult:
+    token = _current_state.set(ctx.lifespan_context)
+    try:
+        return await call_next(ctx)
+    finally:
+        _current_state.reset(token)
+
+
+def instructions(settings: ServerSettings) -> str:
+    """The server's MCP instructions, naming the tools from the table."""
+    lines = [
+        "This server connects you to OSVI AI chat agents that answer a business's customers.",
+        f"Relay a customer's message with `{SEND_MESSAGE.name}` and pass the agent's reply on. Every result says "
+        "plainly whether a human operator has taken over (then stop replying to that customer yourself) or the "
+        "agent asked for a human (an escalation): read `human_has_taken_over` and `needs_human`.",
+        "A failed call says whether it may already have taken effect; if it may have, do not repeat it: check "
+        f"the session with `{GET_ACTIVE_SESSION.name}` first.",
+    ]
+    agent = settings.default_agent_uuid
+    if agent is not None:
+        lines.append(f"Default agent: {agent} (used when a call gives no agent_uuid).")
+    else:
+        lines.append(f"There is no default agent: pass agent_uuid (`{LIST_ACTIVE_AGENTS.name}` lists them).")
+    if settings.operator_tools:
+        names = ", ".join(f"`{op.name}`" for op in _OPERATOR_OPS)
+        lines.append(
+            f"Operator tools are enabled ({names}): they act as the business's human operator, so use them only "
+            "when the person you work for decides to."
+        )
+    return "\n".join(lines)
+
+
+_OPERATOR_OPS = (
+    TAKEOVER_SESSION,
+    SEND_OPERATOR_MESSAGE,
+    WHISPER_TO_AGENT,
+    TELL_AGENT,
+    HAND_BACK_TO_AGENT,
+    CLOSE_SESSION,
+)
+
+
+# -- resources -------------------------------------------------------------------------------------------
+
+
+def _add_resources(server: MCPServer[AppState]) -> None:
+    """The read-only operations as resources; content is the tool's structured output, as JSON."""
+
+    async def active_agents() -> str:
+        return await _read(LIST_ACTIVE_AGENTS, _current_state.get())
+
+    server.add_resource(
+        FunctionResource(
+            uri=AGENTS_URI,
+            name=LIST_ACTIVE_AGENTS.name,
+            title=LIST_ACTIVE_AGENTS.title,
+            description=LIST_ACTIVE_AGENTS.description,
+            mime_type="application/json",
+            fn=active_agents,
+        )
+    )
+
+    async def active_sessions(customer_id: str, ctx: Context[AppState, Any]) -> str:
+        return await _read(LIST_ACTIVE_SESSIONS, ctx.request_context.lifespan_context, customer_id=customer_id)
+
+    async def active_session(customer_id: str, agent_uuid: str, ctx: Context[AppState, Any]) -> str:
+        state = ctx.request_context.lifespan_context
+        return await _read(GET_ACTIVE_SESSION, state, customer_id=customer_id, agent_uuid=agent_uuid)
+
+    for uri, operation, fn in (
+        (SESSIONS_URI, LIST_ACTIVE_SESSIONS, active_sessions),
+        (SESSION_URI, GET_ACTIVE_SESSION, active_session),
+    ):
+        server.resource(
+            uri,
+            name=operation.name,
+            title=operation.title,
+            description=operation.description,
+            mime_type="application/json",
+        )(fn)
+
+
+async def _read(operation: Operation[Any, Any], state: AppState, **arguments: str) -> str:
+    try:
+        result = await state.client.invoke(operation, **arguments)
+    except (InvalidRequestError, NotFoundError) as error:
+        raise ResourceNotFoundError(describe_error(error, operation)) from None
+    except OSVIError as error:
+        raise ResourceError(describe_error(error, operation)) from None
+    model = output_model(operation.result)
+    return model.model_validate(structured_content(model, result)).model_dump_json(indent=2)
+
+
+# -- prompts ---------------------------------------------------------------------------------------------
+
+
+def prompts(settings: ServerSettings) -> list[Prompt]:
+    """Prompts for the two common jobs. Without a default agent, `agent_uuid` is a required argument."""
+    default_agent = settings.default_agent_uuid
+
+    def agent_words(agent_uuid: str | None) -> tuple[str, str]:
+        """(how the text names the agent, the agent argument for the tool calls)."""
+        if agent_uuid is not None:
+            return f"the OSVI agent {agent_uuid}", f", {AGENT_FIELD} {_quoted(agent_uuid)}"
+        return f"this server's default OSVI agent ({default_agent})", ""
+
+    def hand_over_to_agent(
+        customer_id: CustomerId, context: str, agent_uuid: AgentId | None = None, first_message: str | None = None
+    ) -> str:
+        agent, agent_arg = agent_words(agent_uuid)
+        first = (
+            f"Then send the customer's message {_quoted(first_message)} with `{SEND_MESSAGE.name}` (customer_id "
+            f"{_quoted(customer_id)}{agent_arg}) and give the customer the agent's reply."
+            if first_message
+            else f"Then relay each message the customer sends with `{SEND_MESSAGE.name}` and pass each reply on."
+        )
+        return (
+            f"Hand the conversation with customer {customer_id} over to {agent}, with what it should know first.\n"
+            f"1. Call `{CREATE_SESSION.name}` with customer_id {_quoted(customer_id)}{agent_arg} and context "
+            f"{_quoted([context])}. "
+            f"It starts a fresh session and closes the one this customer may have with the agent; to keep an "
+            f"ongoing conversation instead, find it with `{GET_ACTIVE_SESSION.name}` and add the note with "
+            f"`{INJECT_CONTEXT.name}`.\n"
+            f"2. {first}\n"
+            "3. After every result: once a human operator has taken over, stop replying to the customer yourself; "
+            f"when the agent asks for a human, tell the customer a person will join and follow the "
+            f"`{ESCALATION_PROMPT}` prompt."
+        )
+
+    def handle_escalation(customer_id: CustomerId, agent_uuid: AgentId | None = None) -> str:
+        agent, agent_arg = agent_words(agent_uuid)
+        steps = [
+            f"The conversation between customer {customer_id} and {agent} needs a human.",
+            f"1. Read the session with `{GET_ACTIVE_SESSION.name}` (customer_id {_quoted(customer_id)}{agent_arg}): "
+            "its mode, help_requested, operator and context.",
+            "2. Tell the person you work for, in a few lines, what the customer needs and what has happened.",
+        ]
+        if settings.operator_tools:
+            steps.append(
+                "3. Then do what that person decides, with the session's id: take the conversation over with "
+                f"`{TAKEOVER_SESSION.name}` and write to the customer with `{SEND_OPERATOR_MESSAGE.name}`, then "
+                f"hand it back with `{HAND_BACK_TO_AGENT.name}`; or guide the agent without taking over, with "
+                f"`{WHISPER_TO_AGENT.name}` or `{TELL_AGENT.name}`. `{CLOSE_SESSION.name}` cannot be undone: "
+                "only on their explicit request."
+            )
+        else:
+            steps.append(
+                "3. This server offers no operator tools, so pass the session id and your summary to the people "
+                "who handle escalations; until one of them takes over, tell the customer a person will join."
+            )
+        return "\n".join(steps)
+
+    built = [
+        Prompt.from_function(
+            hand_over_to_agent,
+            name=HAND_OVER_PROMPT,
+            title="Hand a conversation to an OSVI agent",
+            description=(
+                f"Start the customer's session with an OSVI agent, handing over what it should know "
+                f"(`{CREATE_SESSION.name}` with context), then relay the conversation."
+            ),
+        ),
+        Prompt.from_function(
+            handle_escalation,
+            name=ESCALATION_PROMPT,
+            title="Handle an escalation",
+            description="Review a conversation whose agent asked for a human, and bring a human operator in.",
+        ),
+    ]
+    for prompt in built:
+        for argument in prompt.arguments or ():
+            if argument.name == "context":
+                argument.description = "What the agent should know first, e.g. a recap of an earlier phone call."
+            elif argument.name == "first_message":
+                argument.description = "The customer's first message, to send once the session is started."
+            elif argument.name == AGENT_FIELD:
+                argument.description = _AGENT_DOC  # lost in the schema of the optional argument
+                argument.required = default_agent is None  # nothing to fall back on
+    return built
+
+
+def _quoted(value: object) -> str:
+    """A value as JSON, as the model should pass it to a tool (quotes inside a message stay intact)."""
+    return json.dumps(value, ensure_ascii=False)
