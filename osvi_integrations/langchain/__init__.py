@@ -1,4 +1,6 @@
-"""LangChain integration: `ChatOSVI` (an OSVI agent as a chat model) and `OSVISendMessageTool`."""
+"""LangChain integration: `ChatOSVI` (an OSVI agent as a chat model), the tools generated from every
+OSVI operation (`OSVIToolkit`, `OSVITool`, `OSVISendMessageTool`) and, in `.middleware`, the
+escalation gate for `langchain.agents.create_agent`."""
 
 try:
     import langchain_core  # noqa: F401
@@ -7,7 +9,28 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
         'osvi_integrations.langchain needs langchain-core: pip install "osvi-integrations[langchain]"'
     ) from exc
 
+from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY
 from .chat_models import ChatOSVI
-from .tools import OSVISendMessageInput, OSVISendMessageTool
+from .tools import (
+    TOOL_NAME_PREFIX,
+    OSVISendMessageInput,
+    OSVISendMessageTool,
+    OSVITool,
+    OSVIToolkit,
+    args_schema_for,
+    tool_name,
+)
 
-__all__ = ["ChatOSVI", "OSVISendMessageInput", "OSVISendMessageTool"]
+__all__ = [
+    "AGENT_UUID_KEY",
+    "CUSTOMER_ID_KEY",
+    "SESSION_ID_KEY",
+    "TOOL_NAME_PREFIX",
+    "ChatOSVI",
+    "OSVISendMessageInput",
+    "OSVISendMessageTool",
+    "OSVITool",
+    "OSVIToolkit",
+    "args_schema_for",
+    "tool_name",
+]

@@ -1,79 +1,199 @@
 """`ChatOSVI`: an OSVI chat agent behind LangChain's chat model interface.
 
-An OSVI agent is stateful: it keeps the conversation (and its prompt) server-side, per
-customer and session. So each call sends only the customer's newest turn, never the
-history, and responses are not cached by default.
+An OSVI agent is stateful: it keeps the conversation (and its prompt) server-side, per customer and
+session. So each call sends only the customer's newest turn, never the history, and responses are
+not cached by default.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Literal
 
 from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.load import dumpd
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.runnables.fallbacks import RunnableWithFallbacks
+from langchain_core.runnables.retry import ExponentialJitterParams
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
+from ..client import AsyncOSVIClient, OSVIClient
+from ..conversation import SESSION_GONE
+from ..errors import NotDeliveredError, RetryableError
 from ..types import SendMessageResult
-from ._connection import OSVIConnection
+from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY, OSVIConnection
 
 _PROVIDER = "osvi"
-_CALL_KWARGS = frozenset({"customer_id", "session_id", "model", "agent_uuid"})
+_CALL_KWARGS = frozenset({"customer_id", "session_id", "model", "agent_uuid", "input_fields", "context"})
+#: Call arguments that are the customer's data: kept out of traces unless `trace_customer_id`.
+_CUSTOMER_DATA = ("customer_id", "input_fields", "context")
+_CONFIGURABLE = ((CUSTOMER_ID_KEY, "customer_id"), (AGENT_UUID_KEY, "agent_uuid"), (SESSION_ID_KEY, "session_id"))
 _NO_TOOLS = (
     "OSVI agents do not take client-side tools or output schemas: their behaviour is configured in OSVI. "
-    "To let another LLM talk to an OSVI agent, give it `osvi_integrations.langchain.OSVISendMessageTool`."
+    "To let another LLM talk to an OSVI agent, give it the tools of `osvi_integrations.langchain.OSVIToolkit` "
+    "(or `OSVISendMessageTool`)."
 )
 
 
-class _Turn(NamedTuple):
-    """What the input says about this call: the customer's newest words and the thread's session."""
+@dataclass(frozen=True)
+class _Call:
+    """Everything one call sends: resolved from call arguments, run config, input messages and fields."""
 
+    agent: str
+    customer: str
     content: str
-    history_session_id: str | None
-    saw_system: bool
+    #: The session to continue, or None (a new session with `start`, else OSVI's routing).
+    session: str | None
+    #: (input_fields, context) for `create_session` when the call has no session to continue.
+    start: tuple[dict[str, Any] | None, list[str] | None] | None
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    result: SendMessageResult
+    agent: str
+    #: The closed or unknown session the thread was pinned to, when it continued in another one.
+    continued_from: str | None
 
 
 class ChatOSVI(OSVIConnection, BaseChatModel):
-    """Chat with an OSVI agent as one customer.
+    """An OSVI chat agent as a LangChain chat model, speaking for one customer per call.
 
-    ```python
-    from osvi_integrations.langchain import ChatOSVI
+    Setup:
+        Install `osvi-integrations[langchain]` and set `OSVI_API_TOKEN` (OSVI dashboard:
+        Settings -> API). No account? `osvi_integrations.sandbox` serves a local copy of the API.
 
-    model = ChatOSVI(agent_uuid="...", customer_id="+15550100")  # token from OSVI_API_TOKEN
-    reply = model.invoke("Where is my order?")
-    reply.content, reply.response_metadata["mode"], reply.response_metadata["help_requested"]
-    ```
+        ```bash
+        pip install "osvi-integrations[langchain]"
+        export OSVI_API_TOKEN="your-token"
+        ```
 
-    Only the trailing human turn (the `HumanMessage`s after the last `AIMessage`) is sent;
-    the agent remembers the rest. System messages are ignored (with a warning): the agent's
-    prompt lives in OSVI. Per call you may pass `customer_id=`, `session_id=` and
-    `model=` / `agent_uuid=`; the instance itself is never changed by a call, so one model
-    can serve many customers concurrently.
+    Key init args — conversation:
+        agent_uuid: str
+            The OSVI agent (also accepted as `model`). Per call: `model=` / `agent_uuid=`, or
+            `config["configurable"]["osvi_agent_uuid"]`.
+        customer_id: str | None
+            Who is writing (e.g. a phone number). Per call: `customer_id=`, or
+            `config["configurable"]["osvi_customer_id"]`.
+        session_id: str | None
+            A session to continue (per call: `session_id=` or `configurable["osvi_session_id"]`).
+            Usually left out: sessions are taken from the history.
+        input_fields: dict | None
+            Facts about the customer, handed over when a conversation starts (see below).
+        context: list[str] | None
+            Notes for the agent, handed over when a conversation starts (newest 5 kept).
+        trace_customer_id: bool
+            Default False: the customer id, input fields and context stay out of traces.
 
-    The session is, in order: the `session_id` call argument, the `session_id` in the
-    `response_metadata` of the latest `AIMessage` that has one, the `session_id` field,
-    and otherwise the customer's active session (resolved by OSVI).
+    Key init args — client:
+        api_key: SecretStr | None
+            Token (also `api_token`); defaults to `OSVI_API_TOKEN`.
+        base_url: str | None
+            Defaults to `OSVI_BASE_URL`, then https://api.osvi.ai.
+        timeout: float | None
+            Seconds one call may take in all, retries included (default 60).
+        max_retries: int | None
+            Retries of requests that provably did not arrive (default 2); see also `retry_policy`.
+        http_client, http_async_client:
+            Your own httpx clients (never closed by the model).
 
-    While a human operator has taken over, the agent does not reply: the message has
-    empty content and `response_metadata["mode"] == "support"`. That is not an error.
-    Errors are the core's typed exceptions (`AgentNotFoundError`, `RateLimitError`...).
+    Instantiate:
+        ```python
+        from osvi_integrations.langchain import ChatOSVI
+
+        model = ChatOSVI(agent_uuid="agent_...", customer_id="+15550100")  # token from OSVI_API_TOKEN
+        ```
+
+    Invoke:
+        ```python
+        reply = model.invoke("Where is my order?")
+        reply.content  # the agent's reply
+        history = ["Where is my order?", reply, "It is 12345."]
+        model.invoke(history)  # only the last human turn is sent; the session comes from `reply`
+        ```
+
+    Stream:
+        The API answers in one piece, so a stream has one chunk:
+
+        ```python
+        for chunk in model.stream("Hello"):
+            print(chunk.content)
+        ```
+
+    Async:
+        ```python
+        reply = await model.ainvoke("Hello")
+        replies = await model.abatch(
+            ["Hi", "Hi"], config=[{"configurable": {"osvi_customer_id": c}} for c in ("alice", "bob")]
+        )
+        ```
+
+    Response metadata:
+        ```python
+        reply.response_metadata
+        # {'session_id': '…', 'state': 'default', 'mode': 'ai', 'help_requested': False,
+        #  'model_name': 'agent_...', 'model_provider': 'osvi'}
+        ```
+
+        `model_name` is the agent that answered. After a closed or unknown session the thread
+        continues in a new one and `continued_from_session_id` names the old one.
+
+    Starting a conversation with context:
+        With `input_fields` / `context` set (fields or call arguments), a call with no session to
+        continue (none given, none in the history from this agent) first creates a session with
+        them (`create_session`, which closes the customer's active session with the agent), then
+        sends the message there. Later calls find the session in the history and send only.
+
+    Takeover and escalation:
+        `help_requested` True: the agent asked for a human operator (it still replies).
+        `mode` "support": a human has taken over; the agent stays silent, so `content` is "".
+        Neither is an error. Pause for a person on either (see `OSVIEscalationMiddleware` and
+        the LangGraph handoff example); the operator acts with `OSVIClient.support` or the
+        operator tools (`OSVIToolkit(include_operator_tools=True)`).
+
+    Retries and fallbacks:
+        A send is not idempotent. `with_retry()` and `with_fallbacks()` on this model default to
+        errors that prove nothing was delivered (`RetryableError` / `NotDeliveredError`), so an
+        ambiguous failure (a 502, a read timeout) is raised, never resent.
     """
 
+    _ignored_arguments: ClassVar[frozenset[str]] = frozenset({"temperature", "max_tokens", "stop", "streaming"})
+
     agent_uuid: str = Field(validation_alias=AliasChoices("agent_uuid", "model"))
-    """UUID of the OSVI agent (also accepted as `model`)."""
+    """The OSVI agent (also accepted as `model`)."""
 
     customer_id: str | None = None
     """The customer this model speaks for (e.g. a phone number); may be given per call instead."""
 
     session_id: str | None = None
-    """Session to continue; by default the customer's active session with the agent."""
+    """Session to continue when neither the call nor the history names one."""
+
+    input_fields: dict[str, Any] | None = None
+    """Facts about the customer given to the agent when a conversation starts (`create_session`)."""
+
+    context: list[str] | None = None
+    """Notes given to the agent when a conversation starts (`create_session`); OSVI keeps the newest 5."""
+
+    trace_customer_id: bool = False
+    """Report the customer id, input fields and context in traces (invocation params, serialized
+    model). Off by default: a customer id is often a phone number."""
 
     cache: BaseCache | bool | None = Field(default=False, exclude=True)
     """Off: a stateful agent's answer to the same words differs per turn, and a cached answer
@@ -97,17 +217,30 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
     def lc_secrets(self) -> dict[str, str]:
         return {"api_key": "OSVI_API_TOKEN"}
 
+    # -- what traces show ------------------------------------------------------------------
+
     @property
     def _identifying_params(self) -> Mapping[str, Any]:
-        # Traced as invocation params: never include the token.
-        return {
+        # Traced as invocation params: never the token; the customer only when asked for.
+        params: dict[str, Any] = {
             "agent_uuid": self.agent_uuid,
-            "customer_id": self.customer_id,
             "session_id": self.session_id,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
         }
+        if self.trace_customer_id:
+            params.update(customer_id=self.customer_id, input_fields=self.input_fields, context=self.context)
+        return params
+
+    def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        params = super()._get_invocation_params(stop=stop, **kwargs)
+        params["agent_uuid"] = self._agent_for_call(kwargs)  # the agent actually called, also via `model=`
+        params.pop("model", None)
+        if not self.trace_customer_id:
+            for key in _CUSTOMER_DATA:
+                params.pop(key, None)
+        return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
@@ -116,6 +249,23 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         if stop:
             params["ls_stop"] = stop
         return params
+
+    @cached_property
+    def _serialized(self) -> dict[str, Any]:
+        """The model as callbacks and tracers receive it: without the customer's data unless asked."""
+        serialized: dict[str, Any] = dumpd(self)
+        kwargs = serialized.get("kwargs")
+        if not self.trace_customer_id and isinstance(kwargs, dict):
+            serialized["kwargs"] = {k: v for k, v in kwargs.items() if k not in _CUSTOMER_DATA}
+        return serialized
+
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        # A cache key must name the customer even when traces do not: never serve one customer's answer to another.
+        who = {
+            "customer_id": kwargs.get("customer_id") or self.customer_id,
+            "session_id": kwargs.get("session_id") or self.session_id,
+        }
+        return super()._get_llm_string(stop=stop, **kwargs) + "---" + json.dumps(who, sort_keys=True)
 
     # -- tools and structured output do not apply ------------------------------------------
 
@@ -137,6 +287,84 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         raise NotImplementedError(_NO_TOOLS)
 
+    # -- retries and fallbacks that never duplicate a message -------------------------------
+
+    def with_retry(
+        self,
+        *,
+        retry_if_exception_type: tuple[type[BaseException], ...] | Callable[[BaseException], bool] = (RetryableError,),
+        wait_exponential_jitter: bool = True,
+        exponential_jitter_params: ExponentialJitterParams | None = None,
+        stop_after_attempt: int = 3,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """LangChain's `with_retry`, retrying by default only errors that prove the message did not
+        arrive (`RetryableError`: rate limited, unavailable, no connection). LangChain's own default
+        (`Exception`) would resend after an ambiguous 502 or timeout, delivering the message again."""
+        return super().with_retry(
+            retry_if_exception_type=retry_if_exception_type,
+            wait_exponential_jitter=wait_exponential_jitter,
+            exponential_jitter_params=exponential_jitter_params,
+            stop_after_attempt=stop_after_attempt,
+        )
+
+    def with_fallbacks(
+        self,
+        fallbacks: Sequence[Runnable[LanguageModelInput, AIMessage]],
+        *,
+        exceptions_to_handle: tuple[type[BaseException], ...] = (NotDeliveredError,),
+        exception_key: str | None = None,
+    ) -> RunnableWithFallbacks[LanguageModelInput, AIMessage]:
+        """LangChain's `with_fallbacks`, falling back by default only when the message provably did
+        not arrive (`NotDeliveredError`); after an ambiguous error the first agent may have it."""
+        return super().with_fallbacks(fallbacks, exceptions_to_handle=exceptions_to_handle, exception_key=exception_key)
+
+    # -- run config: customer, agent and session per run -------------------------------------
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        config = ensure_config(config)
+        return super().invoke(input, config, stop=stop, **_with_configurable(config, kwargs))
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        config = ensure_config(config)
+        return await super().ainvoke(input, config, stop=stop, **_with_configurable(config, kwargs))
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        config = ensure_config(config)
+        yield from super().stream(input, config, stop=stop, **_with_configurable(config, kwargs))
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        config = ensure_config(config)
+        async for chunk in super().astream(input, config, stop=stop, **_with_configurable(config, kwargs)):
+            yield chunk
+
     # -- calls -----------------------------------------------------------------------------
 
     def _generate(
@@ -146,8 +374,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result, agent = self._send(messages, kwargs)
-        return ChatResult(generations=[ChatGeneration(message=_message(result, agent))])
+        return ChatResult(generations=[ChatGeneration(message=_message(self._send(messages, kwargs)))])
 
     async def _agenerate(
         self,
@@ -156,8 +383,8 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result, agent = await self._asend(messages, kwargs)
-        return ChatResult(generations=[ChatGeneration(message=_message(result, agent))])
+        delivery = await self._asend(messages, kwargs)
+        return ChatResult(generations=[ChatGeneration(message=_message(delivery))])
 
     # The API answers in one piece: "streaming" yields that answer as a single, final chunk.
     def _stream(
@@ -167,8 +394,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        result, agent = self._send(messages, kwargs)
-        chunk = _chunk(result, agent)
+        chunk = _chunk(self._send(messages, kwargs))
         if run_manager is not None:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
@@ -180,13 +406,45 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        result, agent = await self._asend(messages, kwargs)
-        chunk = _chunk(result, agent)
+        chunk = _chunk(await self._asend(messages, kwargs))
         if run_manager is not None:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
-    # -- helpers ---------------------------------------------------------------------------
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Delivery:
+        call = self._plan(messages, kwargs)
+        client = self._get_client()
+        session = call.session
+        if session is None and call.start is not None:
+            session = _start(client, call)
+        try:
+            result = client.send_message(call.agent, call.customer, call.content, session_id=session)
+        except SESSION_GONE:
+            if call.session is None:
+                raise  # not a session this call was pinned to: nothing to fall back from
+            # The error proves the message was not delivered: continue the thread in a new session, once.
+            session = _start(client, call) if call.start is not None else None
+            result = client.send_message(call.agent, call.customer, call.content, session_id=session)
+            return _Delivery(result, call.agent, call.session)
+        return _Delivery(result, call.agent, None)
+
+    async def _asend(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Delivery:
+        call = self._plan(messages, kwargs)
+        client = await self._aget_client()
+        session = call.session
+        if session is None and call.start is not None:
+            session = await _astart(client, call)
+        try:
+            result = await client.send_message(call.agent, call.customer, call.content, session_id=session)
+        except SESSION_GONE:
+            if call.session is None:
+                raise
+            session = await _astart(client, call) if call.start is not None else None
+            result = await client.send_message(call.agent, call.customer, call.content, session_id=session)
+            return _Delivery(result, call.agent, call.session)
+        return _Delivery(result, call.agent, None)
 
     def _agent_for_call(self, kwargs: Mapping[str, Any]) -> str:
         for key in ("agent_uuid", "model"):
@@ -195,17 +453,8 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
                 return value
         return self.agent_uuid
 
-    def _send(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[SendMessageResult, str]:
-        """Sends this call's customer turn; returns the result and the agent it went to."""
-        agent, customer, session, content = self._request(messages, kwargs)
-        return self._get_client().send_message(agent, customer, content, session_id=session), agent
-
-    async def _asend(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[SendMessageResult, str]:
-        agent, customer, session, content = self._request(messages, kwargs)
-        return await self._get_async_client().send_message(agent, customer, content, session_id=session), agent
-
-    def _request(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
-        """(agent, customer, session, content) for one call; reads, never writes, the instance's fields."""
+    def _plan(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Call:
+        """What this call sends, where; reads, never writes, the instance's fields."""
         unknown = set(kwargs) - _CALL_KWARGS
         if unknown:
             raise TypeError(
@@ -214,43 +463,93 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
             )
         customer = kwargs.get("customer_id") or self.customer_id
         if not customer:
-            raise ValueError("ChatOSVI needs a customer_id: set it on the model or pass customer_id=... per call.")
-        turn = _customer_turn(messages)
-        if turn.saw_system and not self._warned_system:
+            raise ValueError(
+                "ChatOSVI needs a customer_id: set it on the model, pass customer_id=... per call, or "
+                f"config={{'configurable': {{{CUSTOMER_ID_KEY!r}: ...}}}}."
+            )
+        agent = self._agent_for_call(kwargs)
+        content, saw_system = _customer_turn(messages)
+        if saw_system and not self._warned_system:
             self._warned_system = True
             warnings.warn(
                 "ChatOSVI ignores system messages: the agent's prompt is configured in OSVI.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
-        session = kwargs.get("session_id") or turn.history_session_id or self.session_id
-        return self._agent_for_call(kwargs), customer, session, turn.content
+        session = kwargs.get("session_id") or _history_session(messages, agent) or self.session_id
+        input_fields = kwargs.get("input_fields", self.input_fields)
+        context = kwargs.get("context", self.context)
+        start = (input_fields, context) if input_fields is not None or context is not None else None
+        return _Call(agent, customer, content, session, start)
 
 
-def _customer_turn(messages: Sequence[BaseMessage]) -> _Turn:
-    last_ai = max((i for i, m in enumerate(messages) if isinstance(m, AIMessage)), default=-1)
+def _with_configurable(config: RunnableConfig, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Call arguments plus what the run config names (`osvi_customer_id`...); call arguments win."""
+    configurable = config.get("configurable") or {}
+    merged = dict(kwargs)
+    for key, name in _CONFIGURABLE:
+        value = configurable.get(key)
+        if value is None or merged.get(name) is not None:
+            continue
+        if name == "agent_uuid" and merged.get("model") is not None:
+            continue
+        merged[name] = value
+    return merged
+
+
+def _start(client: OSVIClient, call: _Call) -> str:
+    assert call.start is not None
+    input_fields, context = call.start
+    return client.sessions.create(call.agent, call.customer, input_fields=input_fields, context=context).id
+
+
+async def _astart(client: AsyncOSVIClient, call: _Call) -> str:
+    assert call.start is not None
+    input_fields, context = call.start
+    session = await client.sessions.create(call.agent, call.customer, input_fields=input_fields, context=context)
+    return session.id
+
+
+def _customer_turn(messages: Sequence[BaseMessage]) -> tuple[str, bool]:
+    """(the customer's newest words, whether there were system messages).
+
+    The newest words are the HumanMessages after the latest reply (an AIMessage without tool calls).
+    Tool-calling AIMessages and ToolMessages in between are passed over: that is how a supervisor or
+    swarm agent hands a conversation over (`transfer_to_...` and its "Successfully transferred").
+    """
     parts: list[str] = []
-    for message in messages[last_ai + 1 :]:
-        if isinstance(message, HumanMessage):
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            if not (message.tool_calls or message.invalid_tool_calls):
+                break
+        elif isinstance(message, HumanMessage):
             parts.append(_text(message))
-        elif not isinstance(message, SystemMessage):
-            raise ValueError(
-                f"ChatOSVI sends customer messages only; got a {message.type!r} message after the last AI message."
-            )
+        elif not isinstance(message, SystemMessage | ToolMessage):
+            raise ValueError(f"ChatOSVI sends customer messages only; got a {message.type!r} message.")
     if not parts:
         raise ValueError(
-            "ChatOSVI needs a customer turn: end the input with one or more HumanMessages (after the last AIMessage)."
+            "ChatOSVI needs a customer turn: end the input with one or more HumanMessages after the latest "
+            "AI reply (tool calls and tool results of a handoff may follow them)."
         )
-    history_session = next(
-        (
-            m.response_metadata["session_id"]
-            for m in reversed(messages[: last_ai + 1])
-            if isinstance(m, AIMessage) and isinstance(m.response_metadata.get("session_id"), str)
-        ),
-        None,
-    )
     saw_system = any(isinstance(m, SystemMessage) for m in messages)
-    return _Turn("\n\n".join(parts), history_session, saw_system)
+    return "\n\n".join(reversed(parts)), saw_system
+
+
+def _history_session(messages: Sequence[BaseMessage], agent: str) -> str | None:
+    """The session of the latest AIMessage that this agent wrote. Replies of other agents (a
+    `model=` override, a fallback, another node of the graph) never lend their sessions."""
+    for message in reversed(messages):
+        if not isinstance(message, AIMessage):
+            continue
+        meta = message.response_metadata
+        session = meta.get("session_id")
+        if (
+            isinstance(session, str)
+            and meta.get("model_name") == agent
+            and meta.get("model_provider", _PROVIDER) == _PROVIDER
+        ):
+            return session
+    return None
 
 
 def _text(message: HumanMessage) -> str:
@@ -267,26 +566,30 @@ def _text(message: HumanMessage) -> str:
     return "".join(texts)
 
 
-def _metadata(result: SendMessageResult, agent_uuid: str) -> dict[str, Any]:
-    return {
+def _metadata(delivery: _Delivery) -> dict[str, Any]:
+    result = delivery.result
+    meta: dict[str, Any] = {
         "session_id": result.session_id,
         "state": result.state,
         "mode": result.mode,
         "help_requested": result.help_requested,
-        "model_name": agent_uuid,
+        "model_name": delivery.agent,
         "model_provider": _PROVIDER,
     }
+    if delivery.continued_from is not None:
+        meta["continued_from_session_id"] = delivery.continued_from
+    return meta
 
 
-def _message(result: SendMessageResult, agent_uuid: str) -> AIMessage:
+def _message(delivery: _Delivery) -> AIMessage:
     # reply is None while a human operator has taken over: empty content, mode "support" says why.
-    return AIMessage(content=result.reply or "", response_metadata=_metadata(result, agent_uuid))
+    return AIMessage(content=delivery.result.reply or "", response_metadata=_metadata(delivery))
 
 
-def _chunk(result: SendMessageResult, agent_uuid: str) -> ChatGenerationChunk:
+def _chunk(delivery: _Delivery) -> ChatGenerationChunk:
     position: Literal["last"] = "last"
     return ChatGenerationChunk(
         message=AIMessageChunk(
-            content=result.reply or "", response_metadata=_metadata(result, agent_uuid), chunk_position=position
+            content=delivery.result.reply or "", response_metadata=_metadata(delivery), chunk_position=position
         )
     )

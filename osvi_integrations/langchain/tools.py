@@ -1,110 +1,351 @@
-"""`OSVISendMessageTool`: lets an LLM agent pass a customer's message to an OSVI agent.
+"""LangChain tools generated from `protocol.OPERATIONS`: one tool per OSVI Chat v1 operation.
 
-The LLM chooses only what to say. Which agent and which customer come from the
-application: the tool's fields, or `config["configurable"]` per run, never the LLM.
+Nothing an LLM reads is written here. A tool's name is `osvi_` + `operation.name`, its description
+is `operation.description`, its arguments are `operation.params` without the ones the application
+decides (`agent_uuid`, `customer_id`), its errors are worded by `protocol.describe_error` and its
+result is `result.summary()` (content) plus the typed result (artifact).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal
+import functools
+from collections.abc import Callable, Mapping
+from copy import copy
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import ArgsSchema, BaseTool, ToolException
+from langchain_core.tools import ArgsSchema, BaseTool, BaseToolkit, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, create_model, model_validator
+from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from ..errors import ConfigurationError, OSVIError
-from ..protocol import describe_error as describe_for_agent
-from ..types import SendMessageResult
-from ._connection import OSVIConnection
+from ..errors import ConfigurationError, InvalidRequestError, OSVIError
+from ..protocol import OPERATIONS, SEND_MESSAGE, Operation, describe_error
+from ..protocol.operation import invalid_request
+from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, OSVIConnection
 
-#: `config["configurable"]` keys the tool reads; they take precedence over the tool's own fields.
-CUSTOMER_ID_KEY = "osvi_customer_id"
-AGENT_UUID_KEY = "osvi_agent_uuid"
+#: Every tool name is this prefix + the operation's name, so OSVI tools never clash with another
+#: toolkit's `send_message` or `close_session` in one agent.
+TOOL_NAME_PREFIX = "osvi_"
+#: Arguments the application decides, never the LLM: the tool's fields or `config["configurable"]`.
+APP_ARGUMENTS = frozenset({"agent_uuid", "customer_id"})
 
-
-class OSVISendMessageInput(BaseModel):
-    """What the LLM provides: the message, and at most a session id it was given earlier."""
-
-    content: str = Field(description="The customer's message to pass to the OSVI agent, as the customer wrote it.")
-    session_id: str | None = Field(
-        default=None,
-        description=(
-            "Only a session_id returned by an earlier call of this tool; omit it to continue "
-            "the customer's current conversation."
-        ),
-    )
+_ARGUMENT_SCHEMAS: dict[str, type[BaseModel]] = {}
 
 
-class OSVISendMessageTool(OSVIConnection, BaseTool):
-    """Sends one customer message to an OSVI agent and returns its reply.
+def tool_name(operation: Operation[Any, Any]) -> str:
+    """The tool name of an operation, e.g. `osvi_send_message`."""
+    return TOOL_NAME_PREFIX + operation.name
 
-    Content (for the LLM) is the reply plus, stated plainly, whether a human operator has
-    taken over or the agent asked for one; the artifact is the `SendMessageResult`.
-    `agent_uuid` / `customer_id` come from the fields or, per run, from
-    `config["configurable"]["osvi_agent_uuid"]` / `["osvi_customer_id"]` (which win).
-    OSVI errors become a readable tool error message the LLM sees (`handle_tool_error=True`).
+
+def args_schema_for(operation: Operation[Any, Any]) -> type[BaseModel]:
+    """The arguments an LLM gives: the operation's params (descriptions and checks included)
+    without the application's `agent_uuid` / `customer_id`."""
+    schema = _ARGUMENT_SCHEMAS.get(operation.name)
+    if schema is None:
+        fields: dict[str, Any] = {
+            name: (info.annotation, copy(info))
+            for name, info in operation.params.model_fields.items()
+            if name not in APP_ARGUMENTS
+        }
+        title = "".join(part.capitalize() for part in operation.name.split("_")) + "Arguments"
+        schema = create_model(title, __config__=ConfigDict(extra="forbid", strict=True), __module__=__name__, **fields)
+        _ARGUMENT_SCHEMAS[operation.name] = schema
+    return schema
+
+
+def _operation_named(name: str) -> Operation[Any, Any]:
+    for operation in OPERATIONS:
+        if name in (operation.name, tool_name(operation)):
+            return operation
+    raise ValueError(f"unknown OSVI operation {name!r}; known: {', '.join(op.name for op in OPERATIONS)}.")
+
+
+def _describe_invalid_arguments(operation: Operation[Any, Any], error: ValidationError | ValidationErrorV1) -> str:
+    # The same words the core uses when it refuses an argument: the LLM reads one wording.
+    if isinstance(error, ValidationError):
+        return describe_error(invalid_request(error), operation)
+    return describe_error(InvalidRequestError("arguments", str(error)), operation)  # pragma: no cover - v1 models
+
+
+class OSVITool(OSVIConnection, BaseTool):
+    """One OSVI Chat v1 operation as a LangChain tool (see `OSVIToolkit` for all of them).
+
+    Setup:
+        Install `osvi-integrations[langchain]` and set `OSVI_API_TOKEN` (OSVI dashboard:
+        Settings -> API).
+
+        ```bash
+        pip install "osvi-integrations[langchain]"
+        export OSVI_API_TOKEN="your-token"
+        ```
+
+    Key init args:
+        operation: Operation | str
+            The operation (`protocol.GET_ACTIVE_SESSION`) or its name (`"get_active_session"`).
+            It gives the tool its name (`osvi_` + the operation's name), description and arguments.
+        agent_uuid: str | None
+            The OSVI agent; per run `config["configurable"]["osvi_agent_uuid"]` wins. Falls back
+            to `OSVI_AGENT_UUID`.
+        customer_id: str | None
+            The customer; per run `config["configurable"]["osvi_customer_id"]` wins.
+        api_key, base_url, timeout, max_retries, retry_policy, http_client, http_async_client:
+            Connection settings, as on `ChatOSVI`.
+
+    Instantiate:
+        ```python
+        from osvi_integrations.langchain import OSVITool
+
+        tool = OSVITool(operation="get_active_session", agent_uuid="agent_...", customer_id="+15550100")
+        ```
+
+    Invoke:
+        ```python
+        message = tool.invoke({"type": "tool_call", "id": "1", "name": tool.name, "args": {}})
+        message.content  # result.summary(): what the LLM reads
+        message.artifact  # the typed result, e.g. a `Session`
+        ```
+
+    Async:
+        ```python
+        message = await tool.ainvoke({"type": "tool_call", "id": "1", "name": tool.name, "args": {}})
+        ```
+
+    Errors:
+        An OSVI error becomes an error `ToolMessage` worded by `protocol.describe_error`: what
+        failed and whether repeating the call could duplicate something. Missing agent or customer
+        and a missing token are the application's mistakes and raise instead.
+
+    Takeover and escalation:
+        Results that carry a session's state (`osvi_send_message`, `osvi_get_active_session`...)
+        say in their content when the agent asked for a human (`help_requested`) or a human has
+        taken over (`mode` "support"); the artifact has the fields. `OSVIEscalationMiddleware`
+        pauses a `create_agent` graph on them.
     """
 
-    name: str = "send_message_to_osvi_agent"
-    description: str = (
-        "Send the customer's message to the customer-service AI agent and get its reply. "
-        "The result also says whether a human operator has taken over or was requested."
-    )
-    args_schema: ArgsSchema | None = OSVISendMessageInput
+    operation: InstanceOf[Operation[Any, Any]] = Field(exclude=True)
+    """The OSVI operation this tool runs."""
+
+    name: str = ""
+    description: str = ""
+    args_schema: ArgsSchema | None = None
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool | str | Callable[[ToolException], ToolExceptionHandlerOutput] | None = True
+    handle_validation_error: bool | str | Callable[[ValidationError | ValidationErrorV1], str] | None = True
 
     agent_uuid: str | None = None
-    """UUID of the OSVI agent; or per run `config["configurable"]["osvi_agent_uuid"]`."""
+    """The OSVI agent; or per run `config["configurable"]["osvi_agent_uuid"]` (which wins)."""
 
     customer_id: str | None = None
-    """The customer whose message this is; or per run `config["configurable"]["osvi_customer_id"]`."""
+    """The customer; or per run `config["configurable"]["osvi_customer_id"]` (which wins)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_operation(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        operation = data.get("operation", cls.model_fields["operation"].default)
+        if isinstance(operation, str):
+            operation = _operation_named(operation)
+        if not isinstance(operation, Operation):
+            raise ValueError(f"{cls.__name__} needs an OSVI operation (an Operation or its name).")
+        data["operation"] = operation
+        data.setdefault("name", tool_name(operation))
+        data.setdefault("description", operation.description)
+        data.setdefault("args_schema", args_schema_for(operation))
+        if data.get("handle_validation_error", True) is True:
+            data["handle_validation_error"] = functools.partial(_describe_invalid_arguments, operation)
+        return data
 
     def _run(
         self,
-        content: str,
-        session_id: str | None = None,
         *,
         config: RunnableConfig,
         run_manager: CallbackManagerForToolRun | None = None,
-    ) -> tuple[str, SendMessageResult]:
-        agent, customer = self._target(config)
+        **arguments: Any,
+    ) -> tuple[str, BaseModel]:
+        bound = self._app_arguments(config)
         try:
-            result = self._get_client().send_message(agent, customer, content, session_id=session_id)
+            result = self._get_client().invoke(self.operation, **arguments, **bound)
         except ConfigurationError:
             raise  # the application's mistake, not something the LLM can fix
         except OSVIError as error:
-            raise ToolException(describe_for_agent(error)) from error
+            raise ToolException(describe_error(error, self.operation)) from error
         return result.summary(), result
 
     async def _arun(
         self,
-        content: str,
-        session_id: str | None = None,
         *,
         config: RunnableConfig,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
-    ) -> tuple[str, SendMessageResult]:
-        agent, customer = self._target(config)
+        **arguments: Any,
+    ) -> tuple[str, BaseModel]:
+        bound = self._app_arguments(config)
         try:
-            result = await self._get_async_client().send_message(agent, customer, content, session_id=session_id)
+            client = await self._aget_client()
+            result = await client.invoke(self.operation, **arguments, **bound)
         except ConfigurationError:
             raise
         except OSVIError as error:
-            raise ToolException(describe_for_agent(error)) from error
+            raise ToolException(describe_error(error, self.operation)) from error
         return result.summary(), result
 
-    def _target(self, config: RunnableConfig) -> tuple[str, str]:
+    def _app_arguments(self, config: RunnableConfig) -> dict[str, str]:
+        """`agent_uuid` / `customer_id` for this run, for the operations that take them."""
+        fields = self.operation.params.model_fields
         configurable = config.get("configurable") or {}
-        agent = configurable.get(AGENT_UUID_KEY) or self.agent_uuid
-        customer = configurable.get(CUSTOMER_ID_KEY) or self.customer_id
-        if not agent or not customer:
-            # A programming error, raised as such: the LLM could not fix it and must not guess.
-            raise ValueError(
-                f"{self.name} needs agent_uuid and customer_id: set them on the tool or pass "
-                f"config={{'configurable': {{{AGENT_UUID_KEY!r}: ..., {CUSTOMER_ID_KEY!r}: ...}}}}."
-            )
-        return str(agent), str(customer)
+        bound: dict[str, str] = {}
+        how = (
+            f"set it on the tool or pass config={{'configurable': {{{AGENT_UUID_KEY!r}: ..., "
+            f"{CUSTOMER_ID_KEY!r}: ...}}}}"
+        )
+        # Missing values are programming errors, raised as such: the LLM could not fix them and must not guess.
+        if "agent_uuid" in fields:
+            agent = configurable.get(AGENT_UUID_KEY) or self.agent_uuid
+            if agent is None and self._client_config().default_agent_uuid is None:
+                raise ValueError(f"{self.name} needs an agent_uuid: {how}, or set OSVI_AGENT_UUID.")
+            if agent is not None:
+                bound["agent_uuid"] = _text_setting("agent_uuid", agent)
+        if "customer_id" in fields:
+            customer = configurable.get(CUSTOMER_ID_KEY) or self.customer_id
+            if not customer:
+                raise ValueError(f"{self.name} needs a customer_id: {how}.")
+            bound["customer_id"] = _text_setting("customer_id", customer)
+        return bound
+
+
+def _text_setting(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {type(value).__name__}.")
+    return value
+
+
+class OSVISendMessageTool(OSVITool):
+    """Sends one customer message to an OSVI agent and returns its reply (`osvi_send_message`).
+
+    Setup:
+        Install `osvi-integrations[langchain]` and set `OSVI_API_TOKEN`.
+
+        ```bash
+        pip install "osvi-integrations[langchain]"
+        export OSVI_API_TOKEN="your-token"
+        ```
+
+    Key init args:
+        agent_uuid: str | None
+            The OSVI agent; per run `config["configurable"]["osvi_agent_uuid"]` wins.
+        customer_id: str | None
+            The customer; per run `config["configurable"]["osvi_customer_id"]` wins.
+        api_key, base_url, timeout, max_retries, retry_policy, http_client, http_async_client:
+            Connection settings, as on `ChatOSVI`.
+
+    Instantiate:
+        ```python
+        from osvi_integrations.langchain import OSVISendMessageTool
+
+        tool = OSVISendMessageTool(agent_uuid="agent_...")  # one tool for every customer
+        ```
+
+    Invoke:
+        The LLM gives `content` and, optionally, a `session_id` from an earlier result:
+
+        ```python
+        config = {"configurable": {"osvi_customer_id": "+15550100"}}
+        call = {"type": "tool_call", "id": "1", "name": tool.name, "args": {"content": "Where is my order?"}}
+        message = tool.invoke(call, config=config)
+        message.content  # the reply, plus plain lines such as "[Escalation requested: ...]"
+        message.artifact  # SendMessageResult(session_id=..., reply=..., mode=..., help_requested=...)
+        ```
+
+    Async:
+        ```python
+        message = await tool.ainvoke(call, config=config)
+        ```
+
+    Errors:
+        An error `ToolMessage` says what failed and whether the message may have been delivered
+        (then the LLM is told not to resend it). Nothing is retried unless it provably did not arrive.
+
+    Takeover and escalation:
+        `help_requested` true: the agent asked for a human; `mode` "support": a human has taken
+        over and the agent stays silent (`reply` None). Both are stated in the content, so the
+        LLM stops relaying, and `OSVIEscalationMiddleware` can pause the graph for a person.
+    """
+
+    operation: InstanceOf[Operation[Any, Any]] = Field(default=SEND_MESSAGE, exclude=True)
+
+
+#: The arguments an LLM gives `OSVISendMessageTool` (`content`, optional `session_id`).
+OSVISendMessageInput = args_schema_for(SEND_MESSAGE)
+
+
+class OSVIToolkit(OSVIConnection, BaseToolkit):
+    """Every OSVI Chat v1 operation as a tool, sharing one connection pool.
+
+    Setup:
+        Install `osvi-integrations[langchain]` and set `OSVI_API_TOKEN`.
+
+        ```bash
+        pip install "osvi-integrations[langchain]"
+        export OSVI_API_TOKEN="your-token"
+        ```
+
+    Key init args:
+        agent_uuid: str | None
+            The agent every tool talks to (per run: `config["configurable"]["osvi_agent_uuid"]`).
+        customer_id: str | None
+            The customer (per run: `config["configurable"]["osvi_customer_id"]`).
+        include_operator_tools: bool
+            Also the operator's tools (take over, tell, whisper, hand back, close, operator
+            message). Off by default: they act for a human operator.
+        api_key, base_url, timeout, max_retries, retry_policy, http_client, http_async_client:
+            Connection settings, as on `ChatOSVI`.
+
+    Instantiate:
+        ```python
+        from osvi_integrations.langchain import OSVIToolkit
+
+        toolkit = OSVIToolkit(agent_uuid="agent_...")
+        tools = toolkit.get_tools()
+        [t.name for t in tools]
+        # ['osvi_send_message', 'osvi_create_session', 'osvi_get_active_session',
+        #  'osvi_list_active_sessions', 'osvi_inject_context', 'osvi_list_active_agents']
+        ```
+
+    Invoke:
+        Give the tools to an agent; the customer comes from the run's config:
+
+        ```python
+        from langchain.agents import create_agent
+
+        agent = create_agent(llm, tools)
+        agent.invoke({"messages": [...]}, config={"configurable": {"osvi_customer_id": "+15550100"}})
+        ```
+
+    Takeover and escalation:
+        Pair the tools with `OSVIEscalationMiddleware` to pause for a person when a result shows
+        escalation or a takeover; the operator tools (`include_operator_tools=True`) are what that
+        person, or an operator-side agent, uses.
+    """
+
+    agent_uuid: str | None = None
+    """The OSVI agent every tool talks to."""
+
+    customer_id: str | None = None
+    """The customer every tool acts for."""
+
+    include_operator_tools: bool = False
+    """Include the operator tools (`Operation.operator`): take over, tell, whisper, hand back, close,
+    operator message."""
+
+    def get_tools(self) -> list[BaseTool]:
+        settings = {name: getattr(self, name) for name in OSVIConnection.model_fields}
+        tools: list[BaseTool] = []
+        for operation in OPERATIONS:
+            if operation.operator and not self.include_operator_tools:
+                continue
+            cls = OSVISendMessageTool if operation is SEND_MESSAGE else OSVITool
+            tools.append(cls(operation=operation, agent_uuid=self.agent_uuid, customer_id=self.customer_id, **settings))
+        return tools

@@ -1,15 +1,15 @@
-"""ChatOSVI behaviour beyond the standard suites, against a fresh sandbox per test."""
+"""ChatOSVI against the sandbox over loopback: replies and metadata, sessions started with context,
+threads that survive an operator's close, takeover, supervisor and swarm handoffs, concurrency.
+The operator always acts through the public client API; `engine.processed` only checks results."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import sys
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ from langchain_core.caches import InMemoryCache
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.globals import get_llm_cache, set_llm_cache
 from langchain_core.load import dumpd, dumps, load
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate
 
 from osvi_integrations import (
@@ -27,30 +27,14 @@ from osvi_integrations import (
     ConfigurationError,
     EngineError,
     InvalidRequestError,
-    NotFoundError,
+    OSVIClient,
 )
 from osvi_integrations.langchain import ChatOSVI
-from osvi_integrations.sandbox import (
-    ARCHIVED_AGENT,
-    FAULTY_AGENT,
-    ORDERS_AGENT,
-    SUPPORT_AGENT,
-    SandboxServer,
-)
-from tests.conftest import FAST_RETRIES
+from osvi_integrations.sandbox import ARCHIVED_AGENT, FAULTY_AGENT, ORDERS_AGENT, SUPPORT_AGENT, SandboxServer
+
+from .helpers import CaptureStart, make_model
 
 SECRET = "osvi-sandbox-key"  # the sandbox token: what must never leak
-
-
-def make_model(sandbox: SandboxServer, **kwargs: Any) -> ChatOSVI:
-    params: dict[str, Any] = {
-        "agent_uuid": SUPPORT_AGENT,
-        "api_key": sandbox.api_token,
-        "base_url": sandbox.base_url,
-        "retry_policy": FAST_RETRIES,
-        **kwargs,
-    }
-    return ChatOSVI(**params)
 
 
 @pytest.fixture
@@ -60,14 +44,14 @@ def model(sandbox: SandboxServer, customer_id: str) -> Iterator[ChatOSVI]:
     m.close()
 
 
-def takeover(sandbox: SandboxServer, session_id: str) -> None:
-    reply = sandbox.engine.support(
-        sandbox.api_token, session_id, {"command": "takeover", "operator": "ana@example.com"}
-    )
-    assert reply.status == 200
+@pytest.fixture
+def operator(sandbox: SandboxServer) -> Iterator[OSVIClient]:
+    """What a human operator's console uses: the public client."""
+    with OSVIClient(sandbox.api_token, base_url=sandbox.base_url) as client:
+        yield client
 
 
-# -- construction, metadata, secrets ------------------------------------------------------
+# -- replies, metadata, secrets -------------------------------------------------------------------
 
 
 def test_reply_and_metadata(model: ChatOSVI, sandbox: SandboxServer, customer_id: str) -> None:
@@ -93,23 +77,10 @@ def test_aliases_model_and_api_token() -> None:
     assert m.api_key is not None and m.api_key.get_secret_value() == "tok-123456789012"
 
 
-class _CaptureStart(BaseCallbackHandler):
-    def __init__(self) -> None:
-        self.serialized: list[dict[str, Any]] = []
-        self.invocation_params: list[Any] = []
-
-    def on_chat_model_start(
-        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
-    ) -> None:
-        self.serialized.append(serialized)
-        self.invocation_params.append(kwargs.get("invocation_params"))
-
-
-def test_token_never_shown(model: ChatOSVI) -> None:
-    handler = _CaptureStart()
-    model.invoke("Hello", config={"callbacks": [handler]}, customer_id="other-customer")
-    assert handler.serialized and handler.invocation_params
-    assert handler.invocation_params[0]["customer_id"] == "other-customer"  # per-call args are traced
+def test_neither_token_nor_customer_is_traced(model: ChatOSVI, customer_id: str) -> None:
+    handler = CaptureStart()
+    model.invoke("Hello", config={"callbacks": [handler]}, customer_id="+15550177")
+    assert handler.invocation_params[0]["agent_uuid"] == SUPPORT_AGENT
     for text in (
         repr(model),
         str(model),
@@ -122,6 +93,8 @@ def test_token_never_shown(model: ChatOSVI) -> None:
         repr(model._get_client()),
     ):
         assert SECRET not in text
+    assert customer_id not in repr(handler.serialized) + repr(handler.invocation_params)
+    assert "+15550177" not in repr(handler.invocation_params)
     assert dumpd(model)["kwargs"]["api_key"] == {"lc": 1, "type": "secret", "id": ["OSVI_API_TOKEN"]}
 
 
@@ -135,7 +108,6 @@ def test_serialization_round_trip_without_the_token(model: ChatOSVI, sandbox: Sa
     )
     assert isinstance(restored, ChatOSVI)
     assert restored.asdict() == model.asdict()
-    assert restored.api_key is not None and restored.api_key.get_secret_value() == sandbox.api_token
     assert restored.invoke("Hello").content  # it works with the secret supplied at load time
 
 
@@ -153,8 +125,7 @@ def test_missing_token_is_a_configuration_error(sandbox: SandboxServer) -> None:
     assert sandbox.engine.processed == []
 
 
-def test_ls_params_and_per_call_agent(model: ChatOSVI, sandbox: SandboxServer, customer_id: str) -> None:
-    assert model._get_ls_params() == {"ls_provider": "osvi", "ls_model_name": SUPPORT_AGENT, "ls_model_type": "chat"}
+def test_per_call_agent(model: ChatOSVI, sandbox: SandboxServer) -> None:
     reply = model.invoke("Hello", model=ORDERS_AGENT)
     assert reply.response_metadata["model_name"] == ORDERS_AGENT
     assert reply.content == "Welcome to order support! What's your order number?"
@@ -163,35 +134,18 @@ def test_ls_params_and_per_call_agent(model: ChatOSVI, sandbox: SandboxServer, c
 
 
 def test_tools_and_structured_output_are_refused(model: ChatOSVI) -> None:
-    with pytest.raises(NotImplementedError, match="OSVISendMessageTool"):
+    with pytest.raises(NotImplementedError, match="OSVIToolkit"):
         model.bind_tools([])
-    with pytest.raises(NotImplementedError, match="OSVISendMessageTool"):
+    with pytest.raises(NotImplementedError, match="OSVIToolkit"):
         model.with_structured_output({"type": "object"})
 
 
 def test_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [
-        n for n in sys.modules if n == "osvi_integrations.langchain" or n.startswith("osvi_integrations.lang")
-    ]:
+    for name in [n for n in sys.modules if n.startswith("osvi_integrations.langchain")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "langchain_core", None)  # what a missing package looks like to import
     with pytest.raises(ImportError, match=r'pip install "osvi-integrations\[langchain\]"'):
         importlib.import_module("osvi_integrations.langchain")
-
-
-# -- what is sent -------------------------------------------------------------------------
-
-
-def test_only_the_trailing_human_turn_is_sent(model: ChatOSVI, sandbox: SandboxServer) -> None:
-    first = model.invoke("Hello")
-    history: list[BaseMessage] = [
-        HumanMessage("Hello"),
-        first,
-        HumanMessage("My order is late."),
-        HumanMessage([{"type": "text", "text": "It was due "}, "on Monday."]),
-    ]
-    model.invoke(history)
-    assert [r.content for r in sandbox.engine.processed] == ["Hello", "My order is late.\n\nIt was due on Monday."]
 
 
 def test_prompt_template_pipeline(model: ChatOSVI, sandbox: SandboxServer) -> None:
@@ -201,72 +155,68 @@ def test_prompt_template_pipeline(model: ChatOSVI, sandbox: SandboxServer) -> No
     assert sandbox.engine.processed[-1].content == "Order 12345: where is it?"
 
 
-@pytest.mark.parametrize(
-    "messages",
-    [
-        [],
-        [SystemMessage("be nice")],
-        [HumanMessage("hi"), AIMessage("hello")],
-        [HumanMessage("hi"), AIMessage("hello", tool_calls=[]), ToolMessage("42", tool_call_id="1")],
-        [HumanMessage([{"type": "image", "url": "https://example.com/cat.png"}])],
-    ],
-    ids=["empty", "system-only", "ends-with-ai", "tool-result", "image"],
-)
-def test_no_customer_text_is_a_value_error(model: ChatOSVI, sandbox: SandboxServer, messages: list[Any]) -> None:
-    with pytest.raises(ValueError, match=r"ChatOSVI|text only"):
-        model.invoke(messages)
-    assert sandbox.engine.processed == []
-
-
 def test_blank_customer_text_is_rejected_before_sending(model: ChatOSVI, sandbox: SandboxServer) -> None:
     with pytest.raises(InvalidRequestError):
         model.invoke("   ")
     assert sandbox.engine.processed == []
 
 
-def test_customer_id_is_required_and_call_args_are_checked(sandbox: SandboxServer) -> None:
-    m = make_model(sandbox)
-    with pytest.raises(ValueError, match="customer_id"):
-        m.invoke("Hello")
-    with pytest.raises(TypeError, match="temperature"):
-        m.invoke("Hello", customer_id="c", temperature=0.2)
-    assert sandbox.engine.processed == []
+# -- sessions: started with context, continued, survived ------------------------------------------
 
 
-def test_system_messages_ignored_with_one_warning(model: ChatOSVI, sandbox: SandboxServer) -> None:
-    with pytest.warns(UserWarning, match="ignores system messages"):
-        model.invoke([SystemMessage("You are a pirate."), HumanMessage("Hello")])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        model.invoke([SystemMessage("You are a pirate."), HumanMessage("Thanks")])
-    assert [r.content for r in sandbox.engine.processed] == ["Hello", "Thanks"]
+def test_a_conversation_starts_with_context(sandbox: SandboxServer, customer_id: str) -> None:
+    model = make_model(
+        sandbox,
+        customer_id=customer_id,
+        input_fields={"first_name": "Alex"},
+        context=["Called yesterday: late parcel."],
+    )
+    hello = model.invoke("Hello")
+    assert hello.content == "Hello Alex! I'm the OSVI sandbox assistant. How can I help you today?"
+    known = model.invoke([HumanMessage("Hello"), hello, HumanMessage("What do you know about me?")])
+    assert known.content == "Here is what I know: Called yesterday: late parcel.."
+    assert known.response_metadata["session_id"] == hello.response_metadata["session_id"]
+    assert sandbox.engine.requests_by_route["create_session"] == 1  # only the first message started one
 
 
-# -- sessions ------------------------------------------------------------------------------
+def test_the_thread_survives_an_operator_closing_the_session(
+    sandbox: SandboxServer, customer_id: str, operator: OSVIClient
+) -> None:
+    model = make_model(sandbox, customer_id=customer_id)
+    history: list[BaseMessage] = [HumanMessage("Hello")]
+    history.append(model.invoke(history))
+    first_session = history[-1].response_metadata["session_id"]
+    operator.support.close(first_session)
+    for text in ("Are you there?", "Thanks"):
+        history.append(HumanMessage(text))
+        history.append(model.invoke(history))
+    meta = [m.response_metadata for m in history if isinstance(m, AIMessage)]
+    assert meta[1]["continued_from_session_id"] == first_session
+    assert meta[1]["session_id"] == meta[2]["session_id"] != first_session
+    assert [r.content for r in sandbox.engine.processed] == ["Hello", "Are you there?", "Thanks"]  # each once
 
 
-def test_session_resolution_order(sandbox: SandboxServer, customer_id: str) -> None:
-    """call argument > latest AIMessage's session_id > constructor field > customer's active session.
+async def test_an_async_thread_survives_a_close_and_restarts_with_context(
+    sandbox: SandboxServer, customer_id: str, operator: OSVIClient
+) -> None:
+    model = make_model(sandbox, customer_id=customer_id, context=["VIP customer."])
+    first = await model.ainvoke("Hello")
+    operator.support.close(first.response_metadata["session_id"])
+    again = await model.ainvoke([HumanMessage("Hello"), first, HumanMessage("What do you know?")])
+    assert again.content == "Here is what I know: VIP customer.."  # the new session got the context too
+    assert again.response_metadata["continued_from_session_id"] == first.response_metadata["session_id"]
+    assert [r.content for r in sandbox.engine.processed] == ["Hello", "What do you know?"]
 
-    A bogus id at one level and a good one at the next show which level was used."""
-    bogus = "00000000-0000-0000-0000-000000000000"
-    plain = make_model(sandbox, customer_id=customer_id)
-    first = plain.invoke("Hello")  # engine-resolved session
-    good = first.response_metadata["session_id"]
-    with_bogus_field = make_model(sandbox, customer_id=customer_id, session_id=bogus)
-    from_history = [HumanMessage("Hello"), first, HumanMessage("again")]
-    bogus_history = [HumanMessage("Hello"), AIMessage("hi", response_metadata={"session_id": bogus}), HumanMessage("x")]
 
-    assert with_bogus_field.invoke(bogus_history, session_id=good).response_metadata["session_id"] == good
-    with pytest.raises(NotFoundError):
-        plain.invoke(from_history, session_id=bogus)  # the call argument beats history
-    assert with_bogus_field.invoke(from_history).response_metadata["session_id"] == good  # history beats field
-    with pytest.raises(NotFoundError):
-        with_bogus_field.invoke("again")  # then the field
-    # An AIMessage without a session_id (e.g. written by hand) does not hide an earlier one.
-    mixed = [*from_history, AIMessage("typed by an operator"), HumanMessage("ok")]
-    assert with_bogus_field.invoke(mixed).response_metadata["session_id"] == good
-    assert with_bogus_field.session_id == bogus and plain.session_id is None  # calls never change the model
+def test_sessions_come_only_from_the_agents_own_replies(sandbox: SandboxServer, customer_id: str) -> None:
+    """A fallback or `model=` agent reading another agent's history keeps to its own session."""
+    model = make_model(sandbox, customer_id=customer_id)
+    support = model.invoke("Hello")
+    orders = model.invoke([HumanMessage("Hello"), support, HumanMessage("Order 12345")], model=ORDERS_AGENT)
+    assert "continued_from_session_id" not in orders.response_metadata  # it never tried support's session
+    assert orders.response_metadata["session_id"] != support.response_metadata["session_id"]
+    back = model.invoke([HumanMessage("Hello"), support, HumanMessage("Order 12345"), orders, HumanMessage("Thanks")])
+    assert back.response_metadata["session_id"] == support.response_metadata["session_id"]
 
 
 def test_two_customers_share_one_model_concurrently(sandbox: SandboxServer) -> None:
@@ -274,7 +224,9 @@ def test_two_customers_share_one_model_concurrently(sandbox: SandboxServer) -> N
     customers = [f"+1555000{i:04d}" for i in range(6)]
     jobs = [(c, f"message {n} from {c}") for n in range(4) for c in customers]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        replies = list(pool.map(lambda job: m.invoke(job[1], customer_id=job[0]), jobs))
+        replies = list(
+            pool.map(lambda job: m.invoke(job[1], config={"configurable": {"osvi_customer_id": job[0]}}), jobs)
+        )
     sessions = {c: sandbox.engine.active_session(SUPPORT_AGENT, c) for c in customers}
     assert len({s.id for s in sessions.values() if s is not None}) == len(customers)
     for (customer, content), reply in zip(jobs, replies, strict=True):
@@ -297,7 +249,7 @@ async def test_two_customers_share_one_model_async(sandbox: SandboxServer) -> No
     await m.aclose()
 
 
-# -- takeover and escalation ---------------------------------------------------------------
+# -- takeover and escalation ----------------------------------------------------------------------
 
 
 def test_escalation_is_reported(model: ChatOSVI) -> None:
@@ -307,9 +259,11 @@ def test_escalation_is_reported(model: ChatOSVI) -> None:
     assert reply.content  # the agent still answers while it waits for a human
 
 
-def test_takeover_gives_empty_content_not_an_error(model: ChatOSVI, sandbox: SandboxServer) -> None:
+def test_takeover_gives_empty_content_not_an_error(
+    model: ChatOSVI, sandbox: SandboxServer, operator: OSVIClient
+) -> None:
     first = model.invoke("Hello")
-    takeover(sandbox, first.response_metadata["session_id"])
+    operator.support.takeover(first.response_metadata["session_id"])
     reply = model.invoke("Are you still there?")
     assert reply.content == ""
     assert reply.response_metadata["mode"] == "support"
@@ -318,9 +272,9 @@ def test_takeover_gives_empty_content_not_an_error(model: ChatOSVI, sandbox: San
     assert len(sandbox.engine.processed) == 3  # the customer's words still reached the session
 
 
-async def test_async_takeover_and_stream(model: ChatOSVI, sandbox: SandboxServer) -> None:
+async def test_async_takeover_and_stream(model: ChatOSVI, operator: OSVIClient) -> None:
     first = await model.ainvoke("Hello")
-    takeover(sandbox, first.response_metadata["session_id"])
+    operator.support.takeover(first.response_metadata["session_id"])
     reply = await model.ainvoke("Anyone?")
     assert (reply.content, reply.response_metadata["mode"]) == ("", "support")
     chunks = [c async for c in model.astream("Hello?")]
@@ -328,7 +282,7 @@ async def test_async_takeover_and_stream(model: ChatOSVI, sandbox: SandboxServer
     assert chunks[0].chunk_position == "last"
 
 
-# -- streaming, caching, clients -----------------------------------------------------------
+# -- streaming, caching, clients ------------------------------------------------------------------
 
 
 class _Tokens(BaseCallbackHandler):
@@ -360,7 +314,7 @@ def test_never_answered_from_a_global_cache(model: ChatOSVI, sandbox: SandboxSer
     assert len(sandbox.engine.processed) == 2
 
 
-def test_client_is_built_once_and_injected_client_is_used(sandbox: SandboxServer, customer_id: str) -> None:
+def test_an_injected_client_is_used_and_never_closed(sandbox: SandboxServer, customer_id: str) -> None:
     requests: list[httpx.Request] = []
     with httpx.Client(event_hooks={"request": [requests.append]}) as http:
         m = make_model(sandbox, customer_id=customer_id, http_client=http)
@@ -374,13 +328,7 @@ def test_client_is_built_once_and_injected_client_is_used(sandbox: SandboxServer
     assert "http_client" not in dumpd(m)["kwargs"]
 
 
-def test_async_model_survives_several_event_loops(model: ChatOSVI) -> None:
-    # Each asyncio.run has its own loop; a pooled connection from a closed loop must not be reused.
-    for text in ("Hello", "Thanks"):
-        assert asyncio.run(model.ainvoke(text)).content
-
-
-# -- errors are the core's typed exceptions -------------------------------------------------
+# -- errors are the core's typed exceptions -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
