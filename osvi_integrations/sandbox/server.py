@@ -128,14 +128,15 @@ class SandboxServer:
         )
         self._server = _PromptServer(config)
         self._socket: socket.socket | None = None
+        self._bound_port: int | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        if self._socket is None:
+        if self._bound_port is None:
             raise RuntimeError("The OSVI sandbox is not started.")
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._socket.getsockname()[1]}"
+        return f"http://{host}:{self._bound_port}"
 
     def start(self, timeout: float = 10.0) -> Self:
         if self._thread is not None:
@@ -150,6 +151,7 @@ class SandboxServer:
             sock.close()
             raise
         self._socket = sock
+        self._bound_port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, name="osvi-sandbox", daemon=True)
         self._thread.start()
         self._server.ready.wait(timeout)
