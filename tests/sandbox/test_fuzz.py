@@ -33,6 +33,7 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,8 @@ def _config(base_url: str, token: str, max_examples: int) -> schemathesis.Config
                 "enabled": True,
                 "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404", "422", "502"]},
             },
-            "phases": {"stateful": {"max-steps": 10}},
+            # Stateful scenarios chain calls (create a session, then use its id): fewer, shorter ones.
+            "phases": {"stateful": {"max-steps": 8, "generation": {"max-examples": max(5, max_examples // 3)}}},
             "dictionaries": {
                 "agents": {"values": agents},
                 "customers": {"values": list(CUSTOMERS)},
@@ -220,7 +222,9 @@ def run_fuzz(
 
     run = FuzzRun()
     started = time.perf_counter()
-    for event in from_schema(schema).execute():
+    with _no_local_constants():
+        events_ = list(from_schema(schema).execute())
+    for event in events_:
         if isinstance(event, events.ScenarioFinished):
             _collect(event.recorder, run)
         elif isinstance(event, events.NonFatalError):
@@ -229,6 +233,29 @@ def run_fuzz(
             run.errors.append(f"fatal: {event.exception!r}")
     run.elapsed = time.perf_counter() - started
     return run
+
+
+@contextmanager
+def _no_local_constants() -> Iterator[None]:
+    """Hypothesis mixes string and number literals from every imported module of this project into
+    generated data, so the same seed drew different cases (and a stateful phase 3x as long)
+    depending on which test modules had run before. Without that pool a run is the same alone and
+    in the whole suite. Internal API: if Hypothesis moves it, the run goes on unpinned."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original = providers._get_local_constants
+    except (ImportError, AttributeError):
+        yield
+        return
+    providers._get_local_constants = Constants
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def _collect(recorder: Any, run: FuzzRun) -> None:
