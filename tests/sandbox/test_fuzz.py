@@ -199,7 +199,9 @@ def run_fuzz(
     for customer in CUSTOMERS:  # sessions for the dictionary customers, so lookups can find them
         for agent in (SUPPORT_AGENT, ORDERS_AGENT):
             assert server.engine.create_session(server.api_token, {"agent_uuid": agent, "customer_id": customer})
-    schema = schemathesis.openapi.from_path(spec, config=_config(server.base_url, server.api_token, max_examples))
+    schema: schemathesis.BaseSchema = schemathesis.openapi.from_path(
+        spec, config=_config(server.base_url, server.api_token, max_examples)
+    )
     if operation_ids:
         schema = schema.include(operation_id=list(operation_ids))
     live = _LiveSessions(server)

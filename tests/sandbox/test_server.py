@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from osvi_integrations.sandbox import SUPPORT_AGENT, Engine, Fault, SandboxServer
 from osvi_integrations.sandbox import server as server_module
@@ -80,7 +81,7 @@ def test_start_errors_surface_in_the_caller() -> None:
 
 def test_cli_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(server_module.uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
     server_module.main(["--port", "0"])
     server_module.main(["--port", "0", "--access-log"])
     assert [call["access_log"] for call in calls] == [False, True]
