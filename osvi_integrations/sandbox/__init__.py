@@ -8,6 +8,7 @@ docs/sandbox.md.
 from .engine import (
     ARCHIVED_AGENT,
     CONTEXT_LIMIT,
+    DEFAULT_OPERATOR,
     DEMO_AGENTS,
     FAULTY_AGENT,
     INACTIVE_AGENT,
@@ -31,6 +32,7 @@ from .server import SandboxServer, Target, open_target
 __all__ = [
     "ARCHIVED_AGENT",
     "CONTEXT_LIMIT",
+    "DEFAULT_OPERATOR",
     "DEMO_AGENTS",
     "FAULTY_AGENT",
     "INACTIVE_AGENT",

@@ -150,7 +150,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 async def _fault_response(fault: Fault, processed: Reply | None, request: Request) -> JSONResponse:
     if fault.delay:
-        await asyncio.sleep(fault.delay)
+        try:
+            await asyncio.sleep(fault.delay)
+        except asyncio.CancelledError:  # the server is stopping: end this request without a traceback in the log
+            return JSONResponse(_error_body("sandbox_stopping"), status_code=503)
     if fault.status is None and processed is not None:
         return _response(processed)  # a slow but otherwise normal reply
     status = fault.status or 502

@@ -50,7 +50,7 @@ class _JsonErrorsH11Protocol(H11Protocol):
 class _PromptServer(uvicorn.Server):
     """uvicorn's server without its 0.1 s polls, so an embedded sandbox starts and stops in
     milliseconds: `request_exit()` wakes the main loop at once, and shutdown waits for open
-    connections in 5 ms steps, cancelling requests still running after `grace` seconds."""
+    connections in 2 ms steps, cancelling requests still running after `grace` seconds."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
@@ -91,8 +91,9 @@ class _PromptServer(uvicorn.Server):
             connection.shutdown()  # idle keep-alive connections close now, busy ones after their response
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.grace
+        await asyncio.sleep(0)  # closed transports report connection_lost on the next loop turn
         while (state.connections or state.tasks) and loop.time() < deadline:
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.002)
         for task in list(state.tasks):
             task.cancel()
         for connection in list(state.connections):
@@ -128,14 +129,15 @@ class SandboxServer:
         )
         self._server = _PromptServer(config)
         self._socket: socket.socket | None = None
+        self._bound_port: int | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        if self._socket is None:
+        if self._bound_port is None:
             raise RuntimeError("The OSVI sandbox is not started.")
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._socket.getsockname()[1]}"
+        return f"http://{host}:{self._bound_port}"
 
     def start(self, timeout: float = 10.0) -> Self:
         if self._thread is not None:
@@ -150,6 +152,7 @@ class SandboxServer:
             sock.close()
             raise
         self._socket = sock
+        self._bound_port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, name="osvi-sandbox", daemon=True)
         self._thread.start()
         self._server.ready.wait(timeout)
