@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from .._config import TIMEOUT_ENV, ClientConfig, build_config
+from .._config import ClientConfig, build_config
 from ..errors import ConfigurationError
 from ..retry import RetryPolicy
 
@@ -62,8 +62,6 @@ class ServerSettings:
         """Argument, then environment (`OSVI_*`, `OSVI_MCP_OPERATOR_TOOLS`), then default; checked now, so a
         bad setup fails before serving. Raises `ConfigurationError`."""
         env = os.environ if env is None else env
-        if timeout is None and not (env.get(TIMEOUT_ENV) or "").strip():
-            timeout = DEFAULT_TIMEOUT  # the MCP default; an OSVI_TIMEOUT that is set still wins
         config = build_config(
             api_token=api_token,
             base_url=base_url,
@@ -73,6 +71,7 @@ class ServerSettings:
             retry_policy=retry_policy,
             default_agent_uuid=default_agent_uuid,
             env=env,
+            default_timeout=DEFAULT_TIMEOUT,  # an OSVI_TIMEOUT that is set still wins
         )
         if operator_tools is None:
             operator_tools = env_flag(env, OPERATOR_TOOLS_ENV)
