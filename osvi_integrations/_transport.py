@@ -17,10 +17,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     APIConnectionError,
@@ -34,31 +33,32 @@ from .errors import (
 )
 from .protocol import PreparedRequest, RawResponse
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
+    from typing import Protocol
+
     import aiohttp
     import httpx
     import httpx2
+
+    class SyncTransport(Protocol):
+        owns_client: bool
+
+        def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse: ...
+
+        def close(self) -> None: ...
+
+    class AsyncTransport(Protocol):
+        owns_client: bool
+
+        async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse: ...
+
+        async def aclose(self) -> None: ...
+
 
 #: Seconds an idle pooled connection is kept: short enough to give up a connection before a typical
 #: server-side keep-alive timeout closes it under us (reusing a dying connection fails a write
 #: ambiguously), the same as httpx's default.
 KEEPALIVE_EXPIRY = 5.0
-
-
-class SyncTransport(Protocol):
-    owns_client: bool
-
-    def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse: ...
-
-    def close(self) -> None: ...
-
-
-class AsyncTransport(Protocol):
-    owns_client: bool
-
-    async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse: ...
-
-    async def aclose(self) -> None: ...
 
 
 def sync_transport(client: httpx.Client | httpx2.Client | None, *, max_connections: int, origin: str) -> SyncTransport:
@@ -92,6 +92,11 @@ def _too_late(origin: str) -> ConnectTimeoutError:
     return ConnectTimeoutError(f"No time was left to connect to {origin}; nothing was sent.")
 
 
+def _timeouts(remaining: float, connect_timeout: float) -> dict[str, float]:
+    # httpx's per-phase timeouts in the form its transports read (no Timeout object to build per call).
+    return {"connect": min(connect_timeout, remaining), "read": remaining, "write": remaining, "pool": remaining}
+
+
 def _reason(exc: BaseException) -> str:
     detail = str(exc).strip()
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
@@ -114,31 +119,33 @@ def _read_timeout(origin: str, timeout: float) -> APITimeoutError:
 # -- httpx and httpx2 (same API, separate exception classes) ---------------------------------------
 
 
-@dataclass(frozen=True)
 class _HttpxFamily:
-    module: ModuleType
-    invalid_url: type[Exception]
-    connect_timeouts: tuple[type[Exception], ...]
-    not_sent: tuple[type[Exception], ...]
-    timeout: type[Exception]
-    decoding: type[Exception]
-    failures: tuple[type[Exception], ...]
+    """The exception classes of httpx or httpx2 (same names, separate classes)."""
+
+    __slots__ = ("connect_timeouts", "decoding", "failures", "invalid_url", "module", "not_sent", "timeout")
+
+    def __init__(self, module: ModuleType) -> None:
+        m: Any = module
+        self.module = module
+        self.invalid_url: type[Exception] = m.InvalidURL
+        self.connect_timeouts: tuple[type[Exception], ...] = (m.ConnectTimeout, m.PoolTimeout)
+        # Failures that happen before a byte of the request leaves this machine.
+        self.not_sent: tuple[type[Exception], ...] = (
+            m.ConnectError,
+            m.ConnectTimeout,
+            m.PoolTimeout,
+            m.UnsupportedProtocol,
+            m.ProxyError,
+        )
+        self.timeout: type[Exception] = m.TimeoutException
+        self.decoding: type[Exception] = m.DecodingError
+        # RuntimeError: "Cannot send a request, as the client has been closed."
+        self.failures: tuple[type[Exception], ...] = (m.HTTPError, m.InvalidURL, m.StreamError, RuntimeError)
 
 
 @cache
 def _family(module: ModuleType) -> _HttpxFamily:
-    m: Any = module
-    return _HttpxFamily(
-        module=module,
-        invalid_url=m.InvalidURL,
-        connect_timeouts=(m.ConnectTimeout, m.PoolTimeout),
-        # Failures that happen before a byte of the request leaves this machine.
-        not_sent=(m.ConnectError, m.ConnectTimeout, m.PoolTimeout, m.UnsupportedProtocol, m.ProxyError),
-        timeout=m.TimeoutException,
-        decoding=m.DecodingError,
-        # RuntimeError: "Cannot send a request, as the client has been closed."
-        failures=(m.HTTPError, m.InvalidURL, m.StreamError, RuntimeError),
-    )
+    return _HttpxFamily(module)
 
 
 def _family_of(client: object) -> _HttpxFamily:
@@ -184,9 +191,12 @@ class SyncHttpxTransport:
         deadline = time.monotonic() + remaining
         error: OSVIError
         try:
-            timeout = self._family.module.Timeout(remaining, connect=min(connect_timeout, remaining), pool=remaining)
             http_request = self._client.build_request(
-                request.method, request.url, headers=request.headers, content=request.content, timeout=timeout
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.content,
+                extensions={"timeout": _timeouts(remaining, connect_timeout)},
             )
             # Never follow a redirect, whatever the injected client says: the token stays with its origin.
             response = self._client.send(http_request, stream=True, follow_redirects=False)
@@ -223,9 +233,12 @@ class AsyncHttpxTransport:
             raise _too_late(self._origin)
         error: OSVIError
         try:
-            timeout = self._family.module.Timeout(remaining, connect=min(connect_timeout, remaining), pool=remaining)
             http_request = self._client.build_request(
-                request.method, request.url, headers=request.headers, content=request.content, timeout=timeout
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.content,
+                extensions={"timeout": _timeouts(remaining, connect_timeout)},
             )
             # httpx's own timeouts fire first for connecting; this one bounds a trickling body.
             async with asyncio.timeout(remaining + 0.05):
