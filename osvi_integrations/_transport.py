@@ -1,13 +1,25 @@
-"""Moving bytes over httpx, with a real deadline per attempt. Every httpx failure becomes a typed
-OSVI error here, raised outside the `except` block so no httpx exception (whose request holds the
-token) is chained to it."""
+"""Moving bytes, with a real deadline per attempt. The only module that does HTTP I/O.
+
+Which library moves the bytes (measured in bench/, written down in docs/performance.md):
+
+- async, own pool: aiohttp. At 128 concurrent sends it spends a fraction of the CPU per request of
+  httpx or httpx2, which is what limits a contact centre fanning out many conversations.
+- sync, own pool: httpx2, the maintained successor of httpx (also what `mcp` and `langsmith` install).
+- an injected `httpx` or `httpx2` client: used as is, through the same httpx-family code.
+
+Every library failure becomes a typed OSVI error here, raised outside the `except` block so no
+library exception (whose request holds the API-Token header) is chained to it. The libraries are
+imported when a client is built, not by `import osvi_integrations`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-
-import httpx
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     APIConnectionError,
@@ -21,36 +33,68 @@ from .errors import (
 )
 from .protocol import PreparedRequest, RawResponse
 
-# Failures that happen before a byte of the request leaves this machine.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
+    from typing import Protocol
+
+    import aiohttp
+    import httpx
+    import httpx2
+
+    class SyncTransport(Protocol):
+        owns_client: bool
+
+        def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse: ...
+
+        def close(self) -> None: ...
+
+    class AsyncTransport(Protocol):
+        owns_client: bool
+
+        async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse: ...
+
+        async def aclose(self) -> None: ...
 
 
-def default_limits(max_connections: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+#: Seconds an idle pooled connection is kept: short enough to give up a connection before a typical
+#: server-side keep-alive timeout closes it under us (reusing a dying connection fails a write
+#: ambiguously), the same as httpx's default.
+KEEPALIVE_EXPIRY = 5.0
 
 
-def _timeouts(remaining: float, connect_timeout: float) -> httpx.Timeout:
-    return httpx.Timeout(remaining, connect=min(connect_timeout, remaining), pool=remaining)
+def sync_transport(client: httpx.Client | httpx2.Client | None, *, max_connections: int, origin: str) -> SyncTransport:
+    """The transport of an `OSVIClient`: its own httpx2 pool, or the caller's client."""
+    if client is None:
+        import httpx2
 
-
-def map_httpx_error(exc: BaseException, origin: str, timeout: float) -> OSVIError:
-    """The OSVI error for an httpx failure; says whether the request may have been sent."""
-    if isinstance(exc, httpx.InvalidURL):
-        return ConfigurationError(f"base_url: httpx cannot use it ({exc}).")
-    if isinstance(exc, RuntimeError):  # httpx: "Cannot send a request, as the client has been closed."
-        return ClientClosedError("The HTTP client is closed; nothing was sent.")
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        phase = "connecting to" if isinstance(exc, httpx.ConnectTimeout) else "waiting for a free connection to"
-        return ConnectTimeoutError(f"Timed out {phase} {origin}; nothing was sent.")
-    if isinstance(exc, _NOT_SENT):
-        return ConnectError(f"Could not connect to {origin} ({_reason(exc)}); nothing was sent.")
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{origin} did not answer within {timeout:.3g} s; the request was sent.")
-    if isinstance(exc, httpx.DecodingError):
-        return MalformedResponseError(
-            f"OSVI's answer could not be decoded ({_reason(exc)}).", status_code=200, may_have_taken_effect=True
+        own = httpx2.Client(
+            limits=httpx2.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+            ),
+            follow_redirects=False,
         )
-    return APIConnectionError(f"The connection to {origin} failed after the request was sent ({_reason(exc)}).")
+        return SyncHttpxTransport(own, owns_client=True, origin=origin)
+    return SyncHttpxTransport(client, owns_client=False, origin=origin)
+
+
+def async_transport(
+    client: httpx.AsyncClient | httpx2.AsyncClient | None, *, max_connections: int, origin: str
+) -> AsyncTransport:
+    """The transport of an `AsyncOSVIClient`: its own aiohttp pool, or the caller's client."""
+    if client is None:
+        return AiohttpTransport(max_connections=max_connections, origin=origin)
+    return AsyncHttpxTransport(client, origin=origin)
+
+
+def _too_late(origin: str) -> ConnectTimeoutError:
+    # A zero budget would mean "no timeout" to the libraries: refuse to start instead.
+    return ConnectTimeoutError(f"No time was left to connect to {origin}; nothing was sent.")
+
+
+def _timeouts(remaining: float, connect_timeout: float) -> dict[str, float]:
+    # httpx's per-phase timeouts in the form its transports read (no Timeout object to build per call).
+    return {"connect": min(connect_timeout, remaining), "read": remaining, "write": remaining, "pool": remaining}
 
 
 def _reason(exc: BaseException) -> str:
@@ -58,16 +102,92 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-_HTTP_FAILURES = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, RuntimeError)
+def _undecodable(exc: BaseException) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"OSVI's answer could not be decoded ({_reason(exc)}).", status_code=200, may_have_taken_effect=True
+    )
+
+
+def _after_sending(origin: str, exc: BaseException) -> APIConnectionError:
+    return APIConnectionError(f"The connection to {origin} failed after the request was sent ({_reason(exc)}).")
+
+
+def _read_timeout(origin: str, timeout: float) -> APITimeoutError:
+    return APITimeoutError(f"{origin} did not answer within {timeout:.3g} s; the request was sent.")
+
+
+# -- httpx and httpx2 (same API, separate exception classes) ---------------------------------------
+
+
+class _HttpxFamily:
+    """The exception classes of httpx or httpx2 (same names, separate classes)."""
+
+    __slots__ = ("connect_timeouts", "decoding", "failures", "invalid_url", "module", "not_sent", "timeout")
+
+    def __init__(self, module: ModuleType) -> None:
+        m: Any = module
+        self.module = module
+        self.invalid_url: type[Exception] = m.InvalidURL
+        self.connect_timeouts: tuple[type[Exception], ...] = (m.ConnectTimeout, m.PoolTimeout)
+        # Failures that happen before a byte of the request leaves this machine.
+        self.not_sent: tuple[type[Exception], ...] = (
+            m.ConnectError,
+            m.ConnectTimeout,
+            m.PoolTimeout,
+            m.UnsupportedProtocol,
+            m.ProxyError,
+        )
+        self.timeout: type[Exception] = m.TimeoutException
+        self.decoding: type[Exception] = m.DecodingError
+        # RuntimeError: "Cannot send a request, as the client has been closed."
+        self.failures: tuple[type[Exception], ...] = (m.HTTPError, m.InvalidURL, m.StreamError, RuntimeError)
+
+
+@cache
+def _family(module: ModuleType) -> _HttpxFamily:
+    return _HttpxFamily(module)
+
+
+def _family_of(client: object) -> _HttpxFamily:
+    for name in ("httpx2", "httpx"):
+        module = sys.modules.get(name)
+        if module is not None and isinstance(client, (module.Client, module.AsyncClient)):
+            return _family(module)
+    raise ConfigurationError(
+        f"http_client: expected an httpx or httpx2 client, got {type(client).__name__}; nothing was sent."
+    )
+
+
+def map_httpx_error(exc: BaseException, origin: str, timeout: float) -> OSVIError:
+    """The OSVI error for an httpx or httpx2 failure; says whether the request may have been sent."""
+    module = sys.modules.get(type(exc).__module__.partition(".")[0])
+    family = _family(module) if module is not None and hasattr(module, "HTTPError") else None
+    if family is not None and isinstance(exc, family.invalid_url):
+        return ConfigurationError(f"base_url: {module.__name__ if module else 'httpx'} cannot use it ({exc}).")
+    if family is None or isinstance(exc, RuntimeError):
+        return ClientClosedError("The HTTP client is closed; nothing was sent.")
+    if isinstance(exc, family.connect_timeouts):
+        phase = "connecting to" if isinstance(exc, family.connect_timeouts[0]) else "waiting for a free connection to"
+        return ConnectTimeoutError(f"Timed out {phase} {origin}; nothing was sent.")
+    if isinstance(exc, family.not_sent):
+        return ConnectError(f"Could not connect to {origin} ({_reason(exc)}); nothing was sent.")
+    if isinstance(exc, family.timeout):
+        return _read_timeout(origin, timeout)
+    if isinstance(exc, family.decoding):
+        return _undecodable(exc)
+    return _after_sending(origin, exc)
 
 
 class SyncHttpxTransport:
-    def __init__(self, client: httpx.Client | None, *, max_connections: int, origin: str) -> None:
-        self.owns_client = client is None
-        self._client = client or httpx.Client(limits=default_limits(max_connections), follow_redirects=False)
+    def __init__(self, client: httpx.Client | httpx2.Client, *, owns_client: bool, origin: str) -> None:
+        self.owns_client = owns_client
+        self._client: Any = client  # httpx or httpx2: the same calls, typed per library
+        self._family = _family_of(client)
         self._origin = origin
 
     def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
+        if remaining <= 0:
+            raise _too_late(self._origin)
         deadline = time.monotonic() + remaining
         error: OSVIError
         try:
@@ -76,7 +196,7 @@ class SyncHttpxTransport:
                 request.url,
                 headers=request.headers,
                 content=request.content,
-                timeout=_timeouts(remaining, connect_timeout),
+                extensions={"timeout": _timeouts(remaining, connect_timeout)},
             )
             # Never follow a redirect, whatever the injected client says: the token stays with its origin.
             response = self._client.send(http_request, stream=True, follow_redirects=False)
@@ -85,11 +205,11 @@ class SyncHttpxTransport:
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
                     if time.monotonic() > deadline:  # a trickling body must not outlive the deadline
-                        raise httpx.ReadTimeout("deadline passed while reading the body")
+                        raise self._family.module.ReadTimeout("deadline passed while reading the body")
             finally:
                 response.close()
             return RawResponse(response.status_code, response.headers, b"".join(chunks))
-        except _HTTP_FAILURES as exc:
+        except self._family.failures as exc:
             error = map_httpx_error(exc, self._origin, remaining)
         raise error
 
@@ -99,12 +219,18 @@ class SyncHttpxTransport:
 
 
 class AsyncHttpxTransport:
-    def __init__(self, client: httpx.AsyncClient | None, *, max_connections: int, origin: str) -> None:
-        self.owns_client = client is None
-        self._client = client or httpx.AsyncClient(limits=default_limits(max_connections), follow_redirects=False)
+    """An injected `httpx.AsyncClient` or `httpx2.AsyncClient`, used as is and never closed."""
+
+    owns_client = False
+
+    def __init__(self, client: httpx.AsyncClient | httpx2.AsyncClient, *, origin: str) -> None:
+        self._client: Any = client
+        self._family = _family_of(client)
         self._origin = origin
 
     async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
+        if remaining <= 0:
+            raise _too_late(self._origin)
         error: OSVIError
         try:
             http_request = self._client.build_request(
@@ -112,7 +238,7 @@ class AsyncHttpxTransport:
                 request.url,
                 headers=request.headers,
                 content=request.content,
-                timeout=_timeouts(remaining, connect_timeout),
+                extensions={"timeout": _timeouts(remaining, connect_timeout)},
             )
             # httpx's own timeouts fire first for connecting; this one bounds a trickling body.
             async with asyncio.timeout(remaining + 0.05):
@@ -123,11 +249,183 @@ class AsyncHttpxTransport:
                     await response.aclose()
             return RawResponse(response.status_code, response.headers, content)
         except TimeoutError:
-            error = APITimeoutError(f"{self._origin} did not answer within {remaining:.3g} s; the request was sent.")
-        except _HTTP_FAILURES as exc:
+            error = _read_timeout(self._origin, remaining)
+        except self._family.failures as exc:
             error = map_httpx_error(exc, self._origin, remaining)
         raise error
 
     async def aclose(self) -> None:
-        if self.owns_client:
-            await self._client.aclose()
+        """An injected client stays open: it is the caller's."""
+
+
+# -- aiohttp ----------------------------------------------------------------------------------------
+
+
+def map_aiohttp_error(exc: BaseException, origin: str, timeout: float) -> OSVIError:
+    """The OSVI error for an aiohttp failure, by the same rules as `map_httpx_error`."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ConfigurationError(f"base_url: aiohttp cannot use it ({exc}).")
+    if isinstance(exc, RuntimeError):  # "Session is closed"
+        return ClientClosedError("The HTTP client is closed; nothing was sent.")
+    # Raised for a new connection's handshake and for the wait for a free pooled one: nothing was sent.
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeoutError(f"Timed out connecting to {origin}; nothing was sent.")
+    # Refused, DNS, TLS handshake, proxy: no connection to the server was made.
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ClientHttpProxyError, aiohttp.ServerFingerprintMismatch)):
+        return ConnectError(f"Could not connect to {origin} ({_reason(exc)}); nothing was sent.")
+    if isinstance(exc, TimeoutError):  # ServerTimeoutError and the total deadline
+        return _read_timeout(origin, timeout)
+    if isinstance(exc, aiohttp.ClientPayloadError) and _is_encoding_error(exc):
+        return _undecodable(exc)
+    return _after_sending(origin, exc)
+
+
+def _is_encoding_error(exc: BaseException) -> bool:
+    """aiohttp reports a body it cannot decompress as a payload error caused by a ContentEncodingError."""
+    from aiohttp.http_exceptions import ContentEncodingError
+
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        if isinstance(seen, ContentEncodingError) or "content-encoding" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+#: Seconds by which the connect phase ends before the attempt's deadline (see `AiohttpTransport.send`).
+_CONNECT_MARGIN = 0.005
+
+
+async def _acquire_by(gate: asyncio.Semaphore, deadline: float) -> bool:
+    """Waits for `gate` until the loop time `deadline`; False if it passed first."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            await gate.acquire()
+    except TimeoutError:
+        return False
+    return True
+
+
+class AiohttpTransport:
+    """An aiohttp pool of its own. The session is opened on first use, in the running event loop
+    (aiohttp binds it to that loop), so a client can be built outside any loop."""
+
+    owns_client = True
+
+    def __init__(self, *, max_connections: int, origin: str) -> None:
+        import aiohttp  # here rather than at import: sync-only users never load it
+
+        self._aiohttp: Any = aiohttp
+        self._max_connections = max_connections
+        self._origin = origin
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._proxy: Any = None
+        self._proxy_auth: aiohttp.BasicAuth | None = None
+        self._gate = asyncio.Semaphore(max_connections)
+        self._closed = False
+
+    async def _session_for(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        if self._loop is not None and not self._loop.is_closed():
+            raise ConfigurationError(
+                "AsyncOSVIClient is in use in another event loop; use one client per event loop. Nothing was sent."
+            )
+        old = self._session
+        if old is not None:
+            # Its loop has closed (a second `asyncio.run`): its connections died with it. Mark it
+            # closed so it is not reported as leaked, and start afresh in this loop.
+            connector = old.connector
+            old.detach()
+            if connector is not None:
+                await connector.close()
+        lib = self._aiohttp
+        connector = lib.TCPConnector(
+            limit=self._max_connections,  # every connection stays pooled: no churn under load
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_EXPIRY,
+            ssl=_ssl_context() if self._origin.startswith("https:") else False,
+        )
+        # The environment's proxy is looked up once here: aiohttp's trust_env would do it (and read
+        # ~/.netrc) in a worker thread on every request.
+        self._proxy, self._proxy_auth = _env_proxy(self._origin)
+        session: aiohttp.ClientSession = lib.ClientSession(
+            connector=connector, raise_for_status=False, auto_decompress=True
+        )
+        self._gate = asyncio.Semaphore(self._max_connections)
+        self._session, self._loop = session, loop
+        return session
+
+    async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
+        if self._closed:
+            raise ClientClosedError("The HTTP client is closed; nothing was sent.")
+        if remaining <= 0:
+            raise _too_late(self._origin)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + remaining
+        session = self._session if self._loop is loop else None
+        if session is None:
+            session = await self._session_for(loop)
+        # The wait for a free connection happens here, not in aiohttp: its deadline firing there
+        # would be indistinguishable from one firing after the request was sent.
+        gate = self._gate
+        if not gate.locked():
+            await gate.acquire()  # free: returns at once
+        elif not await _acquire_by(gate, deadline):
+            raise ConnectTimeoutError(f"Timed out waiting for a free connection to {self._origin}; nothing was sent.")
+        lib = self._aiohttp
+        error: OSVIError
+        try:
+            left = deadline - loop.time()
+            # `total` bounds the rest of the attempt as a whole: connecting, waiting for the answer
+            # and reading the body (even one trickled byte by byte), without rounding the deadline up.
+            # The connect phase ends a little earlier, so that its own error (nothing sent) wins a tie.
+            timeout = lib.ClientTimeout(
+                total=left,
+                connect=max(min(connect_timeout, left) - _CONNECT_MARGIN, _CONNECT_MARGIN),
+                ceil_threshold=float("inf"),
+            )
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.content,
+                allow_redirects=False,  # the token stays with its origin
+                timeout=timeout,
+                proxy=self._proxy,
+                proxy_auth=self._proxy_auth,
+            ) as response:
+                content = await response.read()
+            return RawResponse(response.status, response.headers, content)
+        except (lib.ClientError, TimeoutError, RuntimeError) as exc:
+            error = map_aiohttp_error(exc, self._origin, remaining)
+        finally:
+            gate.release()
+        raise error
+
+    async def aclose(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+
+def _ssl_context() -> Any:
+    """The same trust store as the sync client's httpx2 (system store; SSL_CERT_FILE / SSL_CERT_DIR)."""
+    import httpcore2
+
+    return httpcore2.default_ssl_context()
+
+
+def _env_proxy(origin: str) -> tuple[Any, Any]:
+    """(proxy URL, proxy auth) from HTTP(S)_PROXY / NO_PROXY for `origin`, or (None, None)."""
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        return get_env_proxy_for_url(URL(origin))
+    except LookupError:
+        return None, None

@@ -8,13 +8,12 @@ import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import httpx
 from pydantic import BaseModel, SecretStr
 
 from ._config import AGENT_ENV, ClientConfig, build_config
-from ._transport import AsyncHttpxTransport, SyncHttpxTransport
+from ._transport import async_transport, sync_transport
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, InvalidRequestError, OSVIError
 from .protocol import SEND_MESSAGE, Operation, PreparedRequest, base_headers
@@ -30,6 +29,10 @@ from .resources import (
 )
 from .retry import CallBudget, RetryPolicy
 from .types import SendMessageResult
+
+if TYPE_CHECKING:  # the HTTP libraries load when a client is built, not on import
+    import httpx
+    import httpx2
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
@@ -118,7 +121,7 @@ class OSVIClient(_ClientBase):
         retry_policy: RetryPolicy | None = None,
         max_connections: int | None = None,
         default_agent_uuid: str | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: httpx.Client | httpx2.Client | None = None,
     ) -> None:
         super().__init__(
             api_token=api_token,
@@ -130,7 +133,7 @@ class OSVIClient(_ClientBase):
             max_connections=max_connections,
             default_agent_uuid=default_agent_uuid,
         )
-        self._transport = SyncHttpxTransport(
+        self._transport = sync_transport(
             http_client, max_connections=self._config.max_connections, origin=self._config.origin
         )
         self._close_lock = threading.Lock()
@@ -201,7 +204,7 @@ class AsyncOSVIClient(_ClientBase):
         retry_policy: RetryPolicy | None = None,
         max_connections: int | None = None,
         default_agent_uuid: str | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
     ) -> None:
         super().__init__(
             api_token=api_token,
@@ -213,7 +216,7 @@ class AsyncOSVIClient(_ClientBase):
             max_connections=max_connections,
             default_agent_uuid=default_agent_uuid,
         )
-        self._transport = AsyncHttpxTransport(
+        self._transport = async_transport(
             http_client, max_connections=self._config.max_connections, origin=self._config.origin
         )
         self.messages = AsyncMessages(self)

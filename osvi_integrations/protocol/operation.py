@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError, create_model
 from pydantic_core import PydanticSerializationError
 
 from .._config import ClientConfig
@@ -90,7 +90,28 @@ class Operation(Generic[ParamsT, ResultT]):
         except ValidationError as exc:
             raise invalid_request(exc) from None
 
+    @cached_property
+    def _body_is_params(self) -> bool:
+        """A POST whose body is exactly its params (no path fields, no fixed fields)."""
+        return self.method == "POST" and not self._path_fields and not self.fixed_body
+
+    @cached_property
+    def _envelope_adapter(self) -> TypeAdapter[Any] | None:
+        """`{"success": true, "data": <result>}`, validated straight from the bytes (the happy path)."""
+        if not self.enveloped or self.result_field is not None:
+            return None
+        envelope = create_model(
+            f"{self.result.__name__}Envelope", success=(Literal[True], ...), data=(self.result, ...)
+        )
+        return TypeAdapter(envelope)
+
     def build(self, config: ClientConfig, headers: Mapping[str, str], params: ParamsT) -> PreparedRequest:
+        if self._body_is_params:
+            content = _direct_json(params)
+            if content is not None:
+                return PreparedRequest(
+                    self.name, self.method, config.base_url + self.path, _json_headers(headers), content
+                )
         try:
             values = params.model_dump(mode="json", exclude_none=True)
         except PydanticSerializationError as exc:
@@ -111,9 +132,7 @@ class Operation(Generic[ParamsT, ResultT]):
             raise InvalidRequestError(
                 bad, "contains an unpaired UTF-16 surrogate (a broken emoji or text encoding)."
             ) from None
-        return PreparedRequest(
-            self.name, self.method, url, SecretHeaders({**headers, "Content-Type": "application/json"}), content
-        )
+        return PreparedRequest(self.name, self.method, url, _json_headers(headers), content)
 
     # -- response --------------------------------------------------------------------------------
 
@@ -122,6 +141,14 @@ class Operation(Generic[ParamsT, ResultT]):
         status = response.status_code
         if not 200 <= status < 300:
             raise error_from_response(response, secret=secret, not_found=self.not_found)
+        envelope = self._envelope_adapter
+        if envelope is not None:
+            try:
+                fast: ResultT = envelope.validate_json(response.content).data
+            except ValueError:  # not the happy shape: the full reading below names the problem
+                pass
+            else:
+                return fast
         payload = decode_json(response.content)
         if self.enveloped:
             if isinstance(payload, dict) and payload.get("success") is False:
@@ -149,6 +176,19 @@ class Operation(Generic[ParamsT, ResultT]):
             body=text(response.content),
             may_have_taken_effect=not self.read_only,
         )
+
+
+def _json_headers(headers: Mapping[str, str]) -> SecretHeaders:
+    return SecretHeaders({**headers, "Content-Type": "application/json"})
+
+
+def _direct_json(params: BaseModel) -> bytes | None:
+    """`params` as JSON in one step (what `model_dump` + `encode_json` give, without the dict in
+    between); None when it cannot be, so that the full path reports the problem the usual way."""
+    try:
+        return params.__pydantic_serializer__.to_json(params, exclude_none=True)
+    except (PydanticSerializationError, ValueError):
+        return None
 
 
 def _encodes(value: Any) -> bool:
