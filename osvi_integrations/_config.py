@@ -132,7 +132,7 @@ def build_config(
     total = _seconds(
         TIMEOUT_ENV if timeout is None else "timeout",
         timeout if timeout is not None else env.get(TIMEOUT_ENV),
-        DEFAULT_TIMEOUT,
+        default_timeout,
     )
     connect = _seconds("connect_timeout", connect_timeout, DEFAULT_CONNECT_TIMEOUT)
     pool = DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from osvi_integrations import errors
 from osvi_integrations._config import build_config
@@ -66,7 +67,7 @@ BODIES: list[bytes] = [
 
 def _outcome(operation: Operation[Any, Any], body: bytes) -> tuple[str, Any]:
     try:
-        result = operation.parse(RawResponse(200, {"content-type": "application/json"}, body), secret="tok")
+        result = operation.parse(RawResponse(200, {"content-type": "application/json"}, body), secret=SecretStr("tok"))
     except errors.OSVIError as error:
         return type(error).__name__, (str(error), error.may_have_taken_effect, vars(error))
     return type(result).__name__, result.model_dump()
