@@ -17,7 +17,7 @@ from mcp_types import CallToolResult, TextContent, Tool
 from osvi_integrations.mcp_server import ServerSettings, create_server
 from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
 
-from ..conftest import FAST_RETRIES
+from ...conftest import FAST_RETRIES
 
 MODES = ["legacy", "auto"]
 CALL_TIMEOUT = 30.0

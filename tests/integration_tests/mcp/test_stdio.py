@@ -21,7 +21,7 @@ from osvi_integrations.sandbox import FAULTY_AGENT, SUPPORT_AGENT, Fault, Sandbo
 
 from .conftest import checked, server_env, text_of
 
-LAUNCHER = Path(__file__).resolve().parents[2] / "mcp_server.py"
+LAUNCHER = Path(__file__).resolve().parents[3] / "mcp_server.py"
 SESSION_TIMEOUT = 60.0
 # The server as `osvi-mcp` runs it, with progress notifications every 0.1 s instead of every 5 s.
 PROGRESS_EVERY_TENTH_SECOND = (

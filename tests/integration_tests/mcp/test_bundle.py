@@ -24,7 +24,7 @@ from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
 
 from .conftest import checked
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: The mcpb CLI version the bundle was checked with (npx fetches it from the npm registry).
 MCPB_CLI = "@anthropic-ai/mcpb@2.1.2"
 _NETWORK_ERRORS = re.compile(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network", re.I)

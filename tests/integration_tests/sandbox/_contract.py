@@ -16,7 +16,7 @@ import httpx
 import jsonschema
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SPEC_DIR = ROOT / "spec"
 SHARED_DIR = ROOT.parent / "shared" / "osvi-api"
 CHAT_V1_PATH = SPEC_DIR / "chat_v1.openapi.yaml"

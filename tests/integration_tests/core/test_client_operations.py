@@ -19,7 +19,7 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
-from .conftest import FAST_RETRIES
+from ...conftest import FAST_RETRIES
 
 
 def test_sessions_create_get_list_and_inject(client: OSVIClient, sandbox: SandboxServer, customer_id: str) -> None:

@@ -56,7 +56,7 @@ from ._contract import CHAT_V1_PATH, SEND_MESSAGE_PATH
 
 SEED = 20260604
 # Examples per operation and generation mode: about 15 s for the module on 2 cores. Raise it for a deeper
-# local run, e.g. OSVI_FUZZ_EXAMPLES=500 ./run tests tests/sandbox/test_fuzz.py
+# local run, e.g. OSVI_FUZZ_EXAMPLES=500 ./run tests tests/integration_tests/sandbox/test_fuzz.py
 MAX_EXAMPLES = int(os.environ.get("OSVI_FUZZ_EXAMPLES", "100"))
 LIVE_SESSION = "live-session"  # dictionary value the hook below swaps for an active session id
 CUSTOMERS = ("fuzz-alice", "fuzz-bob")

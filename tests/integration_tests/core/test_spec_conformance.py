@@ -28,7 +28,7 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SPEC_PATH = ROOT / "spec" / "send_message.openapi.yaml"
 SHARED_SPEC_PATH = ROOT.parent / "shared" / "osvi-api" / "send_message.openapi.yaml"
 

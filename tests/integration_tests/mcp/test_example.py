@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .conftest import server_env
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def run_example(name: str) -> str:

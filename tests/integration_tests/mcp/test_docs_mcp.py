@@ -1,5 +1,5 @@
 """docs/mcp.md matches the code: its tool table, settings, command lines, JSON, examples and the HTTP
-client code. (tests/test_docs.py runs its Python blocks against the sandbox.)"""
+client code. (tests/integration_tests/test_docs.py runs its Python blocks against the sandbox.)"""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from osvi_integrations.sandbox import SandboxServer
 from .conftest import Connect, settings_for, text_of
 from .test_http import free_port, running
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "mcp.md").read_text(encoding="utf-8")
+DOC = (Path(__file__).resolve().parents[3] / "docs" / "mcp.md").read_text(encoding="utf-8")
 
 
 def blocks(language: str) -> list[str]:

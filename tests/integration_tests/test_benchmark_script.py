@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "benchmark.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "benchmark.py"
 
 
 def test_quick_benchmark_measures_every_client_and_writes_json_and_markdown(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
-from .conftest import FAST_RETRIES
+from ...conftest import FAST_RETRIES
 
 
 def _take_over(sandbox: SandboxServer, session_id: str, command: str = "takeover") -> None:

@@ -33,7 +33,7 @@ from osvi_integrations.sandbox import (
 )
 from osvi_integrations.types._base import AGENT_ID_EXAMPLE
 
-from ..conftest import FAST_RETRIES
+from ...conftest import FAST_RETRIES
 from .conftest import Connect, checked, text_of
 
 PUBLIC = [op for op in OPERATIONS if not op.operator]
