@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr
 from ._config import AGENT_ENV, ClientConfig, build_config
 from ._transport import async_transport, sync_transport
 from .conversation import AsyncConversation, Conversation
-from .errors import ClientClosedError, InvalidRequestError, OSVIError
+from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
 from .protocol import SEND_MESSAGE, Operation, PreparedRequest, base_headers
 from .resources import (
     Agents,
@@ -50,17 +50,26 @@ class _ClientBase:
         retry_policy: RetryPolicy | None,
         max_connections: int | None,
         default_agent_uuid: str | None,
+        config: ClientConfig | None,
     ) -> None:
-        self._config = build_config(
-            api_token=api_token,
-            base_url=base_url,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            max_connections=max_connections,
-            default_agent_uuid=default_agent_uuid,
-        )
+        if config is not None:
+            # Settings a surface already resolved with `build_config` (the pool-sharing LangChain objects,
+            # the MCP server): used as they are, not resolved from the environment again.
+            given = (api_token, base_url, timeout, connect_timeout, max_retries, retry_policy, max_connections)
+            if any(value is not None for value in given) or default_agent_uuid is not None:
+                raise ConfigurationError("config: pass either config or individual settings, not both.")
+            self._config = config
+        else:
+            self._config = build_config(
+                api_token=api_token,
+                base_url=base_url,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                max_retries=max_retries,
+                retry_policy=retry_policy,
+                max_connections=max_connections,
+                default_agent_uuid=default_agent_uuid,
+            )
         self._headers = base_headers(self._config.api_token.get_secret_value())
         self._closed = False
 
@@ -122,6 +131,7 @@ class OSVIClient(_ClientBase):
         max_connections: int | None = None,
         default_agent_uuid: str | None = None,
         http_client: httpx.Client | httpx2.Client | None = None,
+        config: ClientConfig | None = None,
     ) -> None:
         super().__init__(
             api_token=api_token,
@@ -132,6 +142,7 @@ class OSVIClient(_ClientBase):
             retry_policy=retry_policy,
             max_connections=max_connections,
             default_agent_uuid=default_agent_uuid,
+            config=config,
         )
         self._transport = sync_transport(
             http_client, max_connections=self._config.max_connections, origin=self._config.origin
@@ -205,6 +216,7 @@ class AsyncOSVIClient(_ClientBase):
         max_connections: int | None = None,
         default_agent_uuid: str | None = None,
         http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
+        config: ClientConfig | None = None,
     ) -> None:
         super().__init__(
             api_token=api_token,
@@ -215,6 +227,7 @@ class AsyncOSVIClient(_ClientBase):
             retry_policy=retry_policy,
             max_connections=max_connections,
             default_agent_uuid=default_agent_uuid,
+            config=config,
         )
         self._transport = async_transport(
             http_client, max_connections=self._config.max_connections, origin=self._config.origin

@@ -49,29 +49,11 @@ _async_pools: dict[asyncio.AbstractEventLoop, _LoopPools] = {}
 
 
 def _new_client(config: ClientConfig, http_client: httpx.Client | None = None) -> OSVIClient:
-    return OSVIClient(
-        config.api_token,
-        base_url=config.base_url,
-        timeout=config.timeout,
-        connect_timeout=config.connect_timeout,
-        retry_policy=config.retry,
-        max_connections=config.max_connections,
-        default_agent_uuid=config.default_agent_uuid,
-        http_client=http_client,
-    )
+    return OSVIClient(config=config, http_client=http_client)
 
 
 def _new_async_client(config: ClientConfig, http_client: httpx.AsyncClient | None = None) -> AsyncOSVIClient:
-    return AsyncOSVIClient(
-        config.api_token,
-        base_url=config.base_url,
-        timeout=config.timeout,
-        connect_timeout=config.connect_timeout,
-        retry_policy=config.retry,
-        max_connections=config.max_connections,
-        default_agent_uuid=config.default_agent_uuid,
-        http_client=http_client,
-    )
+    return AsyncOSVIClient(config=config, http_client=http_client)
 
 
 def shared_client(config: ClientConfig) -> OSVIClient:

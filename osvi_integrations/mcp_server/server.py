@@ -61,17 +61,7 @@ def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        config = settings.osvi
-        async with AsyncOSVIClient(
-            config.api_token,
-            base_url=config.base_url,
-            timeout=config.timeout,
-            connect_timeout=config.connect_timeout,
-            retry_policy=config.retry,
-            max_connections=config.max_connections,
-            # "" rather than None: None would make the client read OSVI_AGENT_UUID again.
-            default_agent_uuid=config.default_agent_uuid or "",
-        ) as client:
+        async with AsyncOSVIClient(config=settings.osvi) as client:
             yield AppState(client=client, settings=settings)
 
     with _host_logging_untouched():

@@ -95,3 +95,12 @@ def test_missing_token_message_tells_a_person_what_to_set() -> None:
     with pytest.raises(errors.ConfigurationError) as info:
         _config(api_token=None)
     assert "set the OSVI_API_TOKEN environment variable" in str(info.value)
+
+
+def test_clients_take_settings_already_resolved() -> None:
+    config = _config(default_agent_uuid="agent_x", timeout=7)
+    client = OSVIClient(config=config)
+    assert client.config is config and client.default_agent_uuid == "agent_x"
+    client.close()
+    with pytest.raises(errors.ConfigurationError, match="config: pass either"):
+        AsyncOSVIClient(TOKEN, config=config)
