@@ -8,10 +8,12 @@ or after 50 ms ("50ms"), at concurrency 1/16/128/512 (sync: 1/16). Each measurem
 process: CPU per request is that process's CPU time, connections are counted by the server, RSS is
 read before the first request (idle) and at the end (peak). Rounds alternate the client order; the
 figures are medians over rounds. This machine is small and shared: read ratios measured side by
-side, not absolute numbers. Also measured: start-up (import) time, and the client's own cost per
-send over a mock transport against the raw library doing the same POST + JSON decoding.
+side, not absolute numbers. Also measured: start-up (import) time; the client's own cost per send
+over a mock transport against the raw library, both doing only the POST + JSON decoding and doing the
+same work as osvi (the same request model, headers and typed result); and the MCP server (bench/mcp_bench.py):
+one tools/call against fastmcp's from_openapi, and stdio start-up to tools/list against a minimal server.
 
-    ./run bench                  # full run (~5 min); figures go to bench/results/
+    ./run bench                  # full run (~6 min; the first one also makes fastmcp's venv); bench/results/
     python bench/benchmark.py --quick --out /tmp/b   # a smoke run
 
 Writes benchmark.json, benchmark.md and benchmark.png (when matplotlib is installed).
@@ -39,6 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import mcp_bench
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -273,22 +277,47 @@ MOCK_ANSWER = json.dumps(
 
 
 def mock_worker(rounds: int, calls: int) -> dict[str, Any]:
-    """CPU per send: osvi over an injected httpx2 client on a MockTransport, against the same httpx2
-    client POSTing the same JSON with the same headers and decoding the answer (alternating rounds)."""
+    """CPU per send over an in-memory httpx2 MockTransport (no sockets: only client code runs), three ways:
+
+    - raw: the httpx2 client POSTing json.dumps of the body and json.loads-ing the answer (the least work);
+    - raw, same work: the same httpx2 client doing what osvi does around the bytes, with the ordinary
+      pydantic API: the arguments checked by the same request model (SendMessageParams), the body its JSON,
+      the same four headers, the status checked, the answer read into the same typed result
+      (SendMessageResult, in an envelope model) - so that osvi / this is what the client adds;
+    - osvi: `send_message` over an injected httpx2 client on the same MockTransport.
+
+    Rounds alternate the order; medians."""
+    from typing import Literal
+
     import httpx2
+    from pydantic import BaseModel
 
     from osvi_integrations import AsyncOSVIClient, OSVIClient
+    from osvi_integrations.protocol import USER_AGENT
+    from osvi_integrations.types import SendMessageResult
+    from osvi_integrations.types.messages import SendMessageParams
+
+    class Envelope(BaseModel):
+        success: Literal[True]
+        data: SendMessageResult
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, content=MOCK_ANSWER, headers={"content-type": "application/json"})
 
     base_url, url = "https://api.osvi.test", "https://api.osvi.test/v1/chat/inbound"
+    same_headers = {**HEADERS, "User-Agent": USER_AGENT}  # what osvi sends
     raw = httpx2.Client(transport=httpx2.MockTransport(handler))
     osvi = OSVIClient(TOKEN, base_url=base_url, http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
 
     def raw_send() -> None:
         response = raw.post(url, content=json.dumps(BODY, separators=(",", ":")).encode(), headers=HEADERS)
         _check(json.loads(response.content)["data"]["reply"])
+
+    def raw_same_send() -> None:
+        params = SendMessageParams.model_validate(BODY)
+        response = raw.post(url, content=params.model_dump_json(exclude_none=True), headers=same_headers)
+        response.raise_for_status()
+        _check(Envelope.model_validate_json(response.content).data.reply)
 
     def osvi_send() -> None:
         _check(osvi.send_message(AGENT, BODY["customer_id"], BODY["content"]).reply)
@@ -301,6 +330,12 @@ def mock_worker(rounds: int, calls: int) -> dict[str, Any]:
     async def araw_send() -> None:
         response = await araw.post(url, content=json.dumps(BODY, separators=(",", ":")).encode(), headers=HEADERS)
         _check(json.loads(response.content)["data"]["reply"])
+
+    async def araw_same_send() -> None:
+        params = SendMessageParams.model_validate(BODY)
+        response = await araw.post(url, content=params.model_dump_json(exclude_none=True), headers=same_headers)
+        response.raise_for_status()
+        _check(Envelope.model_validate_json(response.content).data.reply)
 
     async def aosvi_send() -> None:
         _check((await aosvi.send_message(AGENT, BODY["customer_id"], BODY["content"])).reply)
@@ -322,20 +357,27 @@ def mock_worker(rounds: int, calls: int) -> dict[str, Any]:
         return lambda: loop.run_until_complete(run())
 
     report: dict[str, Any] = {}
-    for name, pair in {
-        "sync": (many(raw_send), many(osvi_send)),
-        "async": (many_async(araw_send), many_async(aosvi_send)),
+    for name, runs in {
+        "sync": {"raw": many(raw_send), "raw_same": many(raw_same_send), "osvi": many(osvi_send)},
+        "async": {"raw": many_async(araw_send), "raw_same": many_async(araw_same_send), "osvi": many_async(aosvi_send)},
     }.items():
-        times: dict[str, list[float]] = {"raw": [], "osvi": []}
-        pair[0](), pair[1]()  # warm up
+        times: dict[str, list[float]] = {label: [] for label in runs}
+        for run in runs.values():  # warm up
+            run()
         for i in range(rounds):
-            order = [("raw", pair[0]), ("osvi", pair[1])]
+            order = list(runs.items())
             for label, run in order if i % 2 == 0 else order[::-1]:
                 cpu = time.process_time()
                 run()
                 times[label].append((time.process_time() - cpu) / calls * 1e6)
-        raw_us, osvi_us = statistics.median(times["raw"]), statistics.median(times["osvi"])
-        report[name] = {"raw_us": raw_us, "osvi_us": osvi_us, "ratio": osvi_us / raw_us}
+        raw_us, same_us, osvi_us = (statistics.median(times[label]) for label in ("raw", "raw_same", "osvi"))
+        report[name] = {
+            "raw_us": raw_us,
+            "raw_same_us": same_us,
+            "osvi_us": osvi_us,
+            "ratio": osvi_us / same_us,
+            "ratio_minimal": osvi_us / raw_us,
+        }
     loop.close()
     return report
 
@@ -354,8 +396,10 @@ STARTUP = {
     "osvi: OSVIClient built (loads httpx2)": (
         "import osvi_integrations; osvi_integrations.OSVIClient('t', base_url='http://127.0.0.1:9')"
     ),
-    "osvi: AsyncOSVIClient built (loads aiohttp)": (
-        "import osvi_integrations; osvi_integrations.AsyncOSVIClient('t', base_url='http://127.0.0.1:9')"
+    # aiohttp loads with the first send: imported here so that the figure counts it.
+    "osvi: AsyncOSVIClient built + aiohttp loaded": (
+        "import osvi_integrations; osvi_integrations.AsyncOSVIClient('t', base_url='http://127.0.0.1:9'); "
+        "import aiohttp"
     ),
     "httpx (client built)": "import httpx; httpx.Client()",
     "generated client (httpx)": "import osvi_generated.client, osvi_generated.api.default.post_v1_chat_inbound",
@@ -543,7 +587,9 @@ def main(argv: list[str] | None = None) -> None:
                             else:
                                 samples.setdefault((client, server, c), []).append(result)
                 print(f"round {round_number + 1}/{rounds} done at {time.monotonic() - started:.0f} s", file=sys.stderr)
-        mock = mock_worker(rounds=4 if args.quick else 12, calls=50 if args.quick else 2000)
+            mcp = mcp_bench.run(f"http://127.0.0.1:{ports['fast']}", quick=args.quick)
+            print(f"MCP figures done at {time.monotonic() - started:.0f} s", file=sys.stderr)
+        mock = mock_worker(rounds=4 if args.quick else 24, calls=50 if args.quick else 2000)
         imports = startup(runs=1 if args.quick else 7, gen_path=gen_path)
 
     matrix: dict[str, dict[str, Any]] = {
@@ -561,6 +607,7 @@ def main(argv: list[str] | None = None) -> None:
         "matrix": matrix,
         "mock_transport_per_send": mock,
         "startup_ms": imports,
+        "mcp": mcp,
     }
     report["targets"] = targets(report)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -603,13 +650,34 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             add(f"c=1 ({server} server): sync CPU per request, osvi / osvi on httpx (before)", cpu, "<= 1", cpu <= 1)
     for mode, figures in report["mock_transport_per_send"].items():
         ratio = figures["ratio"]
-        add(f"{mode} CPU per send over a mock transport, osvi / raw httpx2", ratio, "<= 1.02", ratio <= 1.02)
+        add(
+            f"{mode} CPU per send over a mock transport, osvi / raw httpx2 doing the same work",
+            ratio,
+            "<= 1.02",
+            ratio <= 1.02,
+        )
+        add(
+            f"{mode} CPU per send over a mock transport, osvi / raw httpx2 POST + json.loads",
+            figures["ratio_minimal"],
+            "(for reference)",
+            None,
+        )
+    for kind, figures in report["mcp"]["tool_call_us"].items():
+        if "ratio" in figures:
+            ratio = figures["ratio"]
+            add(f"MCP tools/call CPU, {kind}, osvi / fastmcp from_openapi", ratio, "<= 1.0", ratio <= 1.0)
+    spawn = report["mcp"]["startup_ms"]
+    base = spawn.get("minimal MCPServer (one tool)")
+    for name in ("osvi --sandbox", "osvi (token, loopback base URL)"):
+        if base and name in spawn:
+            ratio = spawn[name] / base
+            add(f"MCP stdio spawn to tools/list answered, {name} / minimal MCPServer", ratio, "<= 1.1", ratio <= 1.1)
     startup_ms = report["startup_ms"]
     for ours_name, base_name in (
         ("import osvi_integrations", "httpx2 + pydantic (client built)"),
         ("import osvi_integrations", "aiohttp + pydantic"),
         ("osvi: OSVIClient built (loads httpx2)", "httpx2 + pydantic (client built)"),
-        ("osvi: AsyncOSVIClient built (loads aiohttp)", "aiohttp + pydantic"),
+        ("osvi: AsyncOSVIClient built + aiohttp loaded", "aiohttp + pydantic"),
     ):
         if ours_name in startup_ms and base_name in startup_ms:
             ratio = startup_ms[ours_name] / startup_ms[base_name]
@@ -669,11 +737,43 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Client cost per send over a mock transport (CPU µs; no sockets)",
         "",
-        "| | raw httpx2 (POST + JSON decode) | osvi (validated, typed result) | ratio |",
-        "|---|---|---|---|",
+        "Raw: httpx2 POSTing `json.dumps` of the body and `json.loads`-ing the answer. Raw, same work: httpx2 with"
+        " the same request model check, the same headers and the same typed result as osvi (ordinary pydantic"
+        " calls), so the ratio to it is what the client adds.",
+        "",
+        "| | raw httpx2 | raw httpx2, same work | osvi | osvi / same work | osvi / raw |",
+        "|---|---|---|---|---|---|",
     ]
     for mode, figures in report["mock_transport_per_send"].items():
-        lines.append(f"| {mode} | {figures['raw_us']:.1f} | {figures['osvi_us']:.1f} | {figures['ratio']:.3f} |")
+        lines.append(
+            f"| {mode} | {figures['raw_us']:.1f} | {figures['raw_same_us']:.1f} | {figures['osvi_us']:.1f} | "
+            f"{figures['ratio']:.3f} | {figures['ratio_minimal']:.3f} |"
+        )
+    mcp = report["mcp"]
+    lines += [
+        "",
+        "## MCP: one tools/call of send_message (CPU µs per call)",
+        "",
+        f"Loopback server answering at once. Embedded: the SDK's in-process client, whole process; stdio: the"
+        f" server process only. fastmcp: {mcp['fastmcp']}.",
+        "",
+        "| | osvi (create_server / osvi-mcp) | fastmcp FastMCP.from_openapi | osvi / fastmcp |",
+        "|---|---|---|---|",
+    ]
+    for kind, figures in mcp["tool_call_us"].items():
+        theirs = f"{figures['fastmcp']:.0f}" if "fastmcp" in figures else "-"
+        ratio = f"{figures['ratio']:.2f}" if "ratio" in figures else "-"
+        lines.append(f"| {kind} | {figures['osvi']:.0f} | {theirs} | {ratio} |")
+    lines += [
+        "",
+        "## MCP: stdio spawn to tools/list answered (median ms)",
+        "",
+        "| server | ms | / minimal |",
+        "|---|---|---|",
+    ]
+    base_ms = mcp["startup_ms"].get("minimal MCPServer (one tool)")
+    for name, ms in mcp["startup_ms"].items():
+        lines.append(f"| {name} | {ms:.0f} | {ms / base_ms:.3f} |" if base_ms else f"| {name} | {ms:.0f} | - |")
     lines += ["", "## Start-up (median ms, fresh interpreter)", "", "| what | ms |", "|---|---|"]
     for name, ms in report["startup_ms"].items():
         lines.append(f"| {name} | {ms:.0f} |")

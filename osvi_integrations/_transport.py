@@ -9,14 +9,16 @@ Which library moves the bytes (measured in bench/, written down in docs/performa
 
 Every library failure becomes a typed OSVI error here, raised outside the `except` block so no
 library exception (whose request holds the API-Token header) is chained to it. The libraries are
-imported when a client is built, not by `import osvi_integrations`.
+imported when they are first needed, not by `import osvi_integrations`: httpx2 when a sync client is
+built, aiohttp when an async client first sends, asyncio by async code only (sync programs never load it).
 """
 
 from __future__ import annotations
 
-import asyncio
+import math
 import sys
 import time
+from collections.abc import Mapping
 from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -32,8 +34,10 @@ from .errors import (
     OSVIError,
 )
 from .protocol import PreparedRequest, RawResponse
+from .protocol._wire import SecretHeaders
 
 if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
+    import asyncio
     from typing import Protocol
 
     import aiohttp
@@ -95,6 +99,35 @@ def _too_late(origin: str) -> ConnectTimeoutError:
 def _timeouts(remaining: float, connect_timeout: float) -> dict[str, float]:
     # httpx's per-phase timeouts in the form its transports read (no Timeout object to build per call).
     return {"connect": min(connect_timeout, remaining), "read": remaining, "write": remaining, "pool": remaining}
+
+
+class _WireHeaders(list[tuple[bytes, bytes]]):
+    """Request headers encoded as httpx sends them; the repr masks the token, as `SecretHeaders` does."""
+
+    def __repr__(self) -> str:
+        return repr(SecretHeaders({k.decode(): v.decode() for k, v in self}))
+
+
+class _EncodedHeaders:
+    """The request headers, encoded once: given `str` headers, httpx encodes them anew on every request.
+    A client sends the same (never changed) headers object every time, so the last one is kept, by
+    identity, as one tuple (threads share a sync transport)."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: tuple[Mapping[str, str] | None, Any] = (None, None)
+
+    def __call__(self, headers: Mapping[str, str]) -> Any:
+        last = self._last
+        if last[0] is headers:
+            return last[1]
+        try:
+            encoded: Any = _WireHeaders((k.encode("ascii"), v.encode("ascii")) for k, v in headers.items())
+        except UnicodeEncodeError:
+            encoded = headers  # httpx reports it, as it always did
+        self._last = (headers, encoded)
+        return encoded
 
 
 def _reason(exc: BaseException) -> str:
@@ -184,6 +217,7 @@ class SyncHttpxTransport:
         self._client: Any = client  # httpx or httpx2: the same calls, typed per library
         self._family = _family_of(client)
         self._origin = origin
+        self._encoded = _EncodedHeaders()
 
     def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
         if remaining <= 0:
@@ -194,7 +228,7 @@ class SyncHttpxTransport:
             http_request = self._client.build_request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=self._encoded(request.headers),
                 content=request.content,
                 extensions={"timeout": _timeouts(remaining, connect_timeout)},
             )
@@ -227,35 +261,122 @@ class AsyncHttpxTransport:
         self._client: Any = client
         self._family = _family_of(client)
         self._origin = origin
+        self._encoded = _EncodedHeaders()
+        self._deadlines: _Deadlines | None = None
 
     async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
         if remaining <= 0:
             raise _too_late(self._origin)
+        import asyncio  # already loaded by the running loop: a dictionary look-up
+
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._deadlines = _Deadlines(loop)
+        # httpx's own timeouts fire first for connecting; this one bounds a trickling body.
+        attempt = deadlines.start(loop.time() + remaining + 0.05)
         error: OSVIError
         try:
             http_request = self._client.build_request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=self._encoded(request.headers),
                 content=request.content,
                 extensions={"timeout": _timeouts(remaining, connect_timeout)},
             )
-            # httpx's own timeouts fire first for connecting; this one bounds a trickling body.
-            async with asyncio.timeout(remaining + 0.05):
-                response = await self._client.send(http_request, stream=True, follow_redirects=False)
-                try:
-                    content = await response.aread()
-                finally:
-                    await response.aclose()
-            return RawResponse(response.status_code, response.headers, content)
+            # The body is read inside send (stream=False), which closes the response on any failure.
+            response = await self._client.send(http_request, follow_redirects=False)
+            return RawResponse(response.status_code, response.headers, response.content)
+        except asyncio.CancelledError:
+            if not attempt.timed_out():  # someone else's cancellation: it goes on
+                raise
+            error = _read_timeout(self._origin, remaining)
         except TimeoutError:
             error = _read_timeout(self._origin, remaining)
         except self._family.failures as exc:
             error = map_httpx_error(exc, self._origin, remaining)
+        finally:
+            deadlines.finish(attempt)
         raise error
 
     async def aclose(self) -> None:
         """An injected client stays open: it is the caller's."""
+
+
+class _Attempt:
+    """One attempt under a hard deadline: the task to cancel when it passes."""
+
+    __slots__ = ("cancelling", "deadline", "expired", "settled", "task")
+
+    def __init__(self, task: asyncio.Task[Any], deadline: float) -> None:
+        self.task = task
+        self.deadline = deadline
+        self.cancelling = task.cancelling()
+        self.expired = False
+        self.settled = False
+
+    def timed_out(self) -> bool:
+        """After a CancelledError: whether it was this deadline's (as `asyncio.timeout` decides)."""
+        if not self.expired:
+            return False
+        self.settled = True
+        return self.task.uncancel() <= self.cancelling
+
+
+class _Deadlines:
+    """Hard deadlines for the attempts in flight in one event loop, with one timer for them all.
+
+    `asyncio.timeout()` per attempt costs a Timeout object, a timer handle and its cancellation, about
+    a tenth of an injected client's whole send; here an attempt costs a set entry, and the one timer
+    moves only for a deadline earlier than the one it waits for. What happens at a deadline is what
+    `asyncio.timeout()` does: the task is cancelled, and its CancelledError becomes a timeout."""
+
+    __slots__ = ("_due", "_timer", "_waiting", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._waiting: set[_Attempt] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._due = math.inf
+
+    def start(self, deadline: float) -> _Attempt:
+        import asyncio
+
+        task = asyncio.current_task(self.loop)
+        if task is None:
+            raise RuntimeError("An OSVI request must run inside an asyncio task.")
+        attempt = _Attempt(task, deadline)
+        self._waiting.add(attempt)
+        if deadline < self._due:
+            self._schedule(deadline)
+        return attempt
+
+    def finish(self, attempt: _Attempt) -> None:
+        self._waiting.discard(attempt)
+        if attempt.expired and not attempt.settled:  # cancelled, but it ended otherwise: undo our request
+            attempt.settled = True
+            attempt.task.uncancel()
+
+    def _schedule(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._due = self.loop.call_at(when, self._expire), when
+
+    def _expire(self) -> None:
+        # The loop runs a timer a clock tick early: what was due when it was set is due now.
+        due = max(self.loop.time(), self._due)
+        self._timer, self._due = None, math.inf
+        following = math.inf
+        for attempt in self._waiting:
+            if attempt.expired:
+                continue
+            if attempt.deadline <= due:
+                attempt.expired = True
+                attempt.task.cancel()
+            else:
+                following = min(following, attempt.deadline)
+        if following < math.inf:
+            self._schedule(following)
 
 
 # -- aiohttp ----------------------------------------------------------------------------------------
@@ -302,6 +423,8 @@ _CONNECT_MARGIN = 0.005
 
 async def _acquire_by(gate: asyncio.Semaphore, deadline: float) -> bool:
     """Waits for `gate` until the loop time `deadline`; False if it passed first."""
+    import asyncio
+
     try:
         async with asyncio.timeout_at(deadline):
             await gate.acquire()
@@ -317,9 +440,11 @@ class AiohttpTransport:
     owns_client = True
 
     def __init__(self, *, max_connections: int, origin: str) -> None:
-        import aiohttp  # here rather than at import: sync-only users never load it
+        import asyncio
 
-        self._aiohttp: Any = aiohttp
+        # aiohttp itself is imported by the first send (`_session_for`): an MCP server builds its
+        # client at start-up, and answers tools/list sooner without loading it (~0.1 s).
+        self._aiohttp: Any = None
         self._max_connections = max_connections
         self._origin = origin
         self._session: aiohttp.ClientSession | None = None
@@ -342,7 +467,9 @@ class AiohttpTransport:
             old.detach()
             if connector is not None:
                 await connector.close()
-        lib = self._aiohttp
+        import aiohttp
+
+        self._aiohttp = lib = aiohttp
         connector = lib.TCPConnector(
             limit=self._max_connections,  # every connection stays pooled: no churn under load
             limit_per_host=0,
@@ -355,6 +482,8 @@ class AiohttpTransport:
         session: aiohttp.ClientSession = lib.ClientSession(
             connector=connector, raise_for_status=False, auto_decompress=True
         )
+        import asyncio
+
         self._gate = asyncio.Semaphore(self._max_connections)
         self._session, self._loop = session, loop
         return session
@@ -364,6 +493,8 @@ class AiohttpTransport:
             raise ClientClosedError("The HTTP client is closed; nothing was sent.")
         if remaining <= 0:
             raise _too_late(self._origin)
+        import asyncio
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + remaining
         session = self._session if self._loop is loop else None

@@ -3,7 +3,6 @@ and errors are the sans-I/O `protocol`'s, retry timing is `retry.CallBudget`'s."
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from ._transport import async_transport, sync_transport
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
 from .protocol import SEND_MESSAGE, Operation, PreparedRequest, base_headers
+from .protocol.operation import with_json_content_type
 from .resources import (
     Agents,
     AsyncAgents,
@@ -71,6 +71,7 @@ class _ClientBase:
                 default_agent_uuid=default_agent_uuid,
             )
         self._headers = base_headers(self._config.api_token.get_secret_value())
+        self._json_headers = with_json_content_type(self._headers)  # built once, not per request
         self._closed = False
 
     @property
@@ -92,10 +93,10 @@ class _ClientBase:
     def _prepare(self, operation: Operation[ParamsT, Any], arguments: Mapping[str, Any]) -> PreparedRequest:
         if self._closed:
             raise ClientClosedError(f"{type(self).__name__} is closed; nothing was sent.")
-        if "agent_uuid" in operation.params.model_fields and arguments.get("agent_uuid") is None:
+        if operation.takes_agent and arguments.get("agent_uuid") is None:
             arguments = {**arguments, "agent_uuid": self._agent(None)}
         params = operation.validate(arguments)
-        return operation.build(self._config, self._headers, params)
+        return operation.build(self._config, self._headers, params, json_headers=self._json_headers)
 
     def _agent(self, agent_uuid: str | None) -> str:
         """`agent_uuid`, or the configured default agent."""
@@ -104,8 +105,9 @@ class _ClientBase:
             raise InvalidRequestError("agent_uuid", f"is required (no default agent is configured: set {AGENT_ENV}).")
         return agent
 
-    def _budget(self, operation: Operation[Any, Any]) -> CallBudget:
-        return CallBudget(self._config.retry, self._config.timeout, read_only=operation.read_only)
+    def _budget(self, operation: Operation[Any, Any], started: float) -> CallBudget:
+        """The call's retry budget, needed only once an attempt has failed (the first attempt has it all)."""
+        return CallBudget(self._config.retry, self._config.timeout, read_only=operation.read_only, started=started)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r}, api_token='**********')"
@@ -156,18 +158,21 @@ class OSVIClient(_ClientBase):
     def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
         request = self._prepare(operation, arguments)
-        budget = self._budget(operation)
+        config = self._config
+        started, remaining = time.monotonic(), config.timeout
+        budget: CallBudget | None = None
         while True:
             try:
                 if self._closed:
                     raise ClientClosedError("OSVIClient was closed while retrying; the last attempt failed.")
-                raw = self._transport.send(
-                    request, remaining=budget.remaining(), connect_timeout=self._config.connect_timeout
-                )
-                return operation.parse(raw, secret=self._config.api_token)
+                raw = self._transport.send(request, remaining=remaining, connect_timeout=config.connect_timeout)
+                return operation.parse(raw, secret=config.api_token)
             except OSVIError as error:
+                if budget is None:
+                    budget = self._budget(operation, started)
                 delay = budget.after_failure(error)
             time.sleep(delay)
+            remaining = budget.remaining()
 
     def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
@@ -240,18 +245,23 @@ class AsyncOSVIClient(_ClientBase):
     async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
         request = self._prepare(operation, arguments)
-        budget = self._budget(operation)
+        config = self._config
+        started, remaining = time.monotonic(), config.timeout
+        budget: CallBudget | None = None
         while True:
             try:
                 if self._closed:
                     raise ClientClosedError("AsyncOSVIClient was closed while retrying; the last attempt failed.")
-                raw = await self._transport.send(
-                    request, remaining=budget.remaining(), connect_timeout=self._config.connect_timeout
-                )
-                return operation.parse(raw, secret=self._config.api_token)
+                raw = await self._transport.send(request, remaining=remaining, connect_timeout=config.connect_timeout)
+                return operation.parse(raw, secret=config.api_token)
             except OSVIError as error:
+                if budget is None:
+                    budget = self._budget(operation, started)
                 delay = budget.after_failure(error)
+            import asyncio  # here, not at import: sync-only programs never load asyncio
+
             await asyncio.sleep(delay)
+            remaining = budget.remaining()
 
     async def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None

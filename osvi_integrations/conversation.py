@@ -8,7 +8,6 @@ so OSVI continues the customer in their active session or a new one, and the con
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -20,6 +19,8 @@ from .types import InjectContextResult, SendMessageResult, Session
 from .types._base import HandoffFlags
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .client import AsyncOSVIClient, OSVIClient
 
 #: Errors that prove a message pinned to a session was not delivered because of that session.
@@ -57,6 +58,8 @@ class _AsyncFifoTurns:
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         if self._busy or self._waiters:
+            import asyncio  # here, not at import: sync-only programs never load asyncio
+
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:

@@ -81,12 +81,15 @@ class CallBudget:
         *,
         read_only: bool,
         clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
     ) -> None:
+        """`started`: when the call began, on `clock` (default: now). A client creates the budget only
+        after a first failure, so the happy path costs nothing."""
         self._policy = policy
         self._read_only = read_only
         self._clock = clock
         self.timeout = timeout
-        self.deadline = clock() + timeout
+        self.deadline = (clock() if started is None else started) + timeout
         self.retries_done = 0
 
     def remaining(self) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import server as _sdk_server_module
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.prompts import Prompt
 from mcp.server.mcpserver.resources import FunctionResource
@@ -48,6 +49,8 @@ HAND_OVER_PROMPT = "hand_over_to_agent"
 ESCALATION_PROMPT = "handle_escalation"
 
 _AGENT_DOC: str = TypeAdapter(AgentId).json_schema()["description"]
+# The SDK module whose `configure_logging` the constructor calls (not part of its exported API).
+_sdk_server: Any = _sdk_server_module
 # The lifespan state of the request being served, for the static resource, whose read() gets no Context.
 _current_state: ContextVar[AppState] = ContextVar("osvi_mcp_state")
 
@@ -84,17 +87,28 @@ def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]
 def _host_logging_untouched() -> Iterator[None]:
     """MCPServer's constructor calls `logging.basicConfig(INFO)` (mcp.server.mcpserver.utilities.logging),
     which would add a handler to an embedding program's root logger and raise its level. basicConfig does
-    nothing while the root logger has a handler, so one is there for the constructor's duration."""
+    nothing while the root logger has a handler, so one is there for the constructor's duration.
+
+    That call also imports rich and builds a console for a handler basicConfig then drops (~15 ms at
+    every start): while the SDK module names it, it is skipped for the constructor's duration too."""
     root = logging.getLogger()
-    if root.handlers:
-        yield
-        return
-    placeholder = logging.NullHandler()
-    root.addHandler(placeholder)
+    placeholder = None if root.handlers else logging.NullHandler()
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    sdk_setup = getattr(_sdk_server, "configure_logging", None)
+    if sdk_setup is not None:
+        _sdk_server.configure_logging = _no_logging_setup
     try:
         yield
     finally:
-        root.removeHandler(placeholder)
+        if sdk_setup is not None:
+            _sdk_server.configure_logging = sdk_setup
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+
+
+def _no_logging_setup(level: str = "INFO") -> None:
+    """Stands in for the SDK's logging set-up while this server is built (see `_host_logging_untouched`)."""
 
 
 async def _bind_state(ctx: ServerRequestContext[AppState, Any], call_next: CallNext) -> HandlerResult:

@@ -47,6 +47,9 @@ _SUMMARY_DOC = (
 #: Fields the details line of the text block leaves out: the summary is the text itself and shows the reply.
 _NOT_IN_DETAILS = frozenset({SUMMARY_FIELD, "reply"})
 _OUTPUT_MODELS: dict[type[BaseModel], type[BaseModel]] = {}
+_FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+#: The plain values the details line shows (a tuple: isinstance is quicker with it than with a union).
+_PLAIN = (str, bool, int, float)
 
 
 @dataclass(frozen=True)
@@ -164,11 +167,29 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def structured_content(model: type[BaseModel], result: BaseModel) -> dict[str, Any]:
-    """The result's JSON, with the flags and the summary, checked against the advertised output schema."""
-    extra = {flag: getattr(result, flag) for flag in FLAG_FIELDS if flag in model.model_fields}
+    """The result's JSON with the flags and the summary, in the order of the advertised output schema
+    (`model`): its fields, then any field OSVI added later. One dump of the result: its values are
+    already what the schema describes (the output model has the result model's own fields)."""
+    dumped = result.model_dump(mode="json")
     summary: Callable[[], str] = result.summary  # type: ignore[attr-defined]  # every result model has one
-    data = {**result.model_dump(mode="json"), **extra, SUMMARY_FIELD: summary()}
-    return model.model_validate(data).model_dump(mode="json")
+    data: dict[str, Any] = {}
+    for name in _field_names(model):
+        if name == SUMMARY_FIELD:
+            data[name] = summary()
+        elif name in FLAG_FIELDS:
+            data[name] = getattr(result, name)
+        else:
+            data[name] = dumped[name]
+    for name, value in dumped.items():  # fields OSVI added later (a flag or summary of ours wins)
+        data.setdefault(name, value)
+    return data
+
+
+def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(model)
+    if names is None:
+        names = _FIELD_NAMES[model] = tuple(model.model_fields)
+    return names
 
 
 def text_block(structured: Mapping[str, Any]) -> str:
@@ -177,14 +198,16 @@ def text_block(structured: Mapping[str, Any]) -> str:
     details = [
         f"{name}: {_plain(value)}"
         for name, value in structured.items()
-        if name not in _NOT_IN_DETAILS and isinstance(value, str | bool | int | float)
+        if name not in _NOT_IN_DETAILS and isinstance(value, _PLAIN)
     ]
     text = str(structured[SUMMARY_FIELD])
     return f"{text}\n{'; '.join(details)}" if details else text
 
 
 def _plain(value: str | bool | float) -> str:
-    return json.dumps(value) if isinstance(value, bool) else str(value)
+    if value is True or value is False:
+        return "true" if value else "false"  # as JSON writes them
+    return str(value)
 
 
 # -- calling -------------------------------------------------------------------------------------------
@@ -252,13 +275,18 @@ async def with_progress(
     """Awaits `call`, sending a progress notification every `progress_interval` seconds. The SDK sends
     them only if the client asked for progress (a `progressToken`; the in-process client passes a
     callback instead, which is why this does not look for the token itself). Clients on the TypeScript
-    SDK abandon a request after 60 s without a response, unless progress resets that timer."""
+    SDK abandon a request after 60 s without a response, unless progress resets that timer.
+
+    Most calls end before the first notification is due: until then a loop timer is all there is (the
+    notifying task starts only when it fires), so a quick call costs no task to create and cancel."""
     total = settings.osvi.timeout
+    interval = settings.progress_interval
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    heartbeat: asyncio.Task[None] | None = None
 
     async def beat() -> None:
-        started = time.monotonic()
         while True:
-            await asyncio.sleep(settings.progress_interval)
             elapsed = time.monotonic() - started
             message = f"Waiting for OSVI ({operation.name}): {elapsed:.0f} s so far, at most {total:g} s."
             try:
@@ -266,11 +294,18 @@ async def with_progress(
             except Exception:  # a client gone away must not fail the call itself
                 logger.debug("progress notification for %s not sent", operation.name, exc_info=True)
                 return
+            await asyncio.sleep(interval)
 
-    heartbeat = asyncio.create_task(beat())
+    def start_beating() -> None:
+        nonlocal heartbeat
+        heartbeat = loop.create_task(beat())
+
+    timer = loop.call_later(interval, start_beating)
     try:
         return await call
     finally:
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
+        timer.cancel()
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat

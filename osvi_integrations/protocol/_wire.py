@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import platform
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -35,7 +34,8 @@ from ..errors import (
     UnprocessableEntityError,
 )
 
-USER_AGENT = f"osvi-integrations/{__version__} python/{platform.python_version()}"
+# What platform.python_version() returns, without importing platform (a millisecond at start-up).
+USER_AGENT = f"osvi-integrations/{__version__} python/{sys.version.split()[0]}"
 MASK = "**********"
 
 
@@ -159,6 +159,8 @@ def parse_retry_after(value: str | None) -> float | None:
         pass
     else:
         return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
+    from email.utils import parsedate_to_datetime  # rare (an HTTP-date Retry-After): not at import
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -126,6 +126,7 @@ class SandboxServer:
             lifespan="off",
             loop="asyncio",
             http=_JsonErrorsH11Protocol,
+            ws="none",  # the API has no websocket endpoint: no websocket library to load at start
         )
         self._server = _PromptServer(config)
         self._socket: socket.socket | None = None

@@ -25,7 +25,18 @@ def test_quick_benchmark_measures_every_client_and_writes_json_and_markdown(tmp_
         if "failed" not in cell:
             assert cell["rps"] > 0 and cell["cpu_ms_per_request"] > 0 and cell["rss_peak_mb"] > 0 < cell["rss_idle_mb"]
     assert set(report["mock_transport_per_send"]) == {"sync", "async"}
+    for figures in report["mock_transport_per_send"].values():
+        assert figures["raw_us"] > 0 and figures["raw_same_us"] > 0 and figures["osvi_us"] > 0
+    # The MCP figures: ours always (fastmcp only where its venv exists: a full run creates it).
+    mcp = report["mcp"]
+    assert {"embedded (legacy)", "embedded (auto)"} <= set(mcp["tool_call_us"])
+    assert all(figures["osvi"] > 0 for figures in mcp["tool_call_us"].values())
+    assert set(mcp["startup_ms"]) == {
+        "minimal MCPServer (one tool)",
+        "osvi --sandbox",
+        "osvi (token, loopback base URL)",
+    }
     assert "import osvi_integrations" in report["startup_ms"]
     assert any("mock transport" in row["target"] for row in report["targets"])
     text = (tmp_path / "benchmark.md").read_text()
-    assert "## Targets" in text and "| osvi |" in text
+    assert "## Targets" in text and "| osvi |" in text and "## MCP: one tools/call" in text

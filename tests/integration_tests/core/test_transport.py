@@ -530,3 +530,59 @@ def _bounded_threads() -> Iterator[None]:
     deadline = time.monotonic() + 3
     while threading.active_count() > before + 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+# -- the injected async client's hard deadlines: one timer for every attempt in flight -----------------
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_an_earlier_deadline_fires_on_time_while_a_later_one_waits(library: str) -> None:
+    """A second attempt with a shorter budget times out at its own deadline, not at the first one's; the
+    first still ends at its own; and each task can go on awaiting afterwards (no stray cancellation)."""
+    outcomes: dict[str, tuple[str, float]] = {}
+
+    async def run(base_url: str) -> None:
+        injected: Any = httpx.AsyncClient() if library == "httpx" else httpx2.AsyncClient()
+        async with injected, AsyncOSVIClient(TOKEN, base_url=base_url, http_client=injected) as client:
+            prepared = client._prepare(SEND_MESSAGE, {"agent_uuid": AGENT, "customer_id": "+1555", "content": "x"})
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+
+            async def attempt(name: str, budget: float) -> None:
+                try:
+                    await client._transport.send(prepared, remaining=budget, connect_timeout=1)
+                except errors.OSVIError as exc:
+                    outcomes[name] = (type(exc).__name__, loop.time() - started)
+                await asyncio.sleep(0.01)  # the task is not left with a cancellation pending
+
+            first = asyncio.create_task(attempt("first", 1.5))
+            await asyncio.sleep(0.1)
+            await asyncio.gather(first, attempt("second", 0.3))
+
+    with Misbehaving(hang(3)) as server:
+        asyncio.run(run(server.base_url))
+    assert outcomes["second"][0] == outcomes["first"][0] == "APITimeoutError"
+    assert 0.35 < outcomes["second"][1] < 1.0, outcomes
+    assert 1.5 < outcomes["first"][1] < 2.5, outcomes
+
+
+def test_cancelling_a_send_is_a_cancellation_not_a_timeout() -> None:
+    """Someone else's cancellation (a caller's own timeout, a shutdown) goes on as CancelledError."""
+
+    async def run(base_url: str) -> None:
+        async with (
+            httpx2.AsyncClient() as injected,
+            AsyncOSVIClient(TOKEN, base_url=base_url, http_client=injected, timeout=0.5, max_retries=0) as client,
+        ):
+            task = asyncio.create_task(client.send_message(AGENT, "+1555", "hello"))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert task.cancelled()
+            # The next call is unaffected: its deadline is its own.
+            with pytest.raises(errors.APITimeoutError):
+                await client.send_message(AGENT, "+1555", "hello")
+
+    with Misbehaving(hang(2)) as server:
+        asyncio.run(run(server.base_url))

@@ -3,15 +3,17 @@ tool works end to end, both content forms are complete on their own, and errors 
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, Tool
+from pydantic import SecretStr
 
 from osvi_integrations import AsyncOSVIClient
-from osvi_integrations.errors import InvalidRequestError
+from osvi_integrations.errors import InvalidRequestError, OSVIError
 from osvi_integrations.mcp_server import OPERATOR_TOOLS_ENV, ServerSettings, server
 from osvi_integrations.mcp_server import tools as tools_module
 from osvi_integrations.protocol import (
@@ -19,6 +21,8 @@ from osvi_integrations.protocol import (
     OPERATIONS,
     SEND_MESSAGE,
     Effect,
+    Operation,
+    RawResponse,
     describe_error,
 )
 from osvi_integrations.sandbox import (
@@ -34,6 +38,7 @@ from osvi_integrations.sandbox import (
 from osvi_integrations.types._base import AGENT_ID_EXAMPLE
 
 from ...conftest import FAST_RETRIES
+from ...unit_tests.test_fast_paths import BODIES, SESSION
 from .conftest import Connect, checked, text_of
 
 PUBLIC = [op for op in OPERATIONS if not op.operator]
@@ -460,3 +465,26 @@ async def test_one_osvi_client_per_server_lifespan(
         assert len(opened) == 1 and not opened[0]._closed
     assert len(opened) == 1 and opened[0]._closed
     assert [r.content for r in sandbox.engine.processed] == ["one", "two", "three"]
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS), ids=lambda op: op.name)
+def test_structured_content_is_the_output_models_own_reading(operation: Operation[Any, Any]) -> None:
+    """Built in one pass, the structured content is what validating it against the output model and
+    dumping it gives (the advertised schema's order, values unchanged), for every answer the result
+    model accepts, fields OSVI may add later included."""
+    model = tools_module.output_model(operation.result)
+    read = 0
+    extras = [
+        b'{"success": true, "data": {"session_id": "s", "summary": "theirs", "needs_human": "x", "z": [1]}}',
+        b'[{"agent_id": "agent_x", "name": "Support", "later": {"a": 1}}]',
+        json.dumps({"success": True, "data": {"agent_x": {**SESSION, "later": 1}}}).encode(),
+    ]
+    for body in [*BODIES, *extras]:
+        try:
+            result = operation.parse(RawResponse(200, {}, body), secret=SecretStr("tok"))
+        except OSVIError:
+            continue
+        content = tools_module.structured_content(model, result)
+        assert list(model.model_validate(content).model_dump(mode="json").items()) == list(content.items())
+        read += 1
+    assert read
