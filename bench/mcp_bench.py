@@ -313,7 +313,7 @@ def run(base_url: str, quick: bool) -> dict[str, Any]:
             _clean_env(OSVI_API_TOKEN="dummy-token", OSVI_BASE_URL=base_url),
         ),
     }
-    spawns = _alternating(1 if quick else 9, list(starts), lambda name: spawn_to_tools_list(*starts[name]))
+    spawns = _alternating(1 if quick else 15, list(starts), lambda name: spawn_to_tools_list(*starts[name]))
     report["startup_ms"] = {name: statistics.median(values) for name, values in spawns.items()}
     return report
 

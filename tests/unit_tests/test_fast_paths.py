@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from osvi_integrations import errors
 from osvi_integrations._config import build_config
-from osvi_integrations.protocol import OPERATIONS, Operation, RawResponse
+from osvi_integrations._transport import SyncHttpxTransport, _ParsedUrls
+from osvi_integrations.protocol import OPERATIONS, Operation, PreparedRequest, RawResponse
 
 SESSION = {
     "id": "4718a326-417b-4dda-90d0-21fd65a11cb8",
@@ -126,3 +127,46 @@ def test_one_step_body_equals_the_full_encoding(name: str) -> None:
     finally:
         del operation.__dict__["_body_is_params"]
     assert repr(fast) == repr(full)  # repr: NaN sent as null compares equal this way
+
+
+URLS = [
+    "https://api.osvi.test/v1/chat/inbound",
+    "https://api.osvi.test/v1/chat/session/s%2F1?customer_id=%2B1555&agent_uuid=agent_x",
+    "https://api.osvi.test/v1/chat/session/caf%C3%A9",
+    "https://api.osvi.test/base/v1/chat/active_agents",
+    "https://api.osvi.test/v1/chat/session/ünïcode?q=a b",
+]
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_parsed_urls_give_the_request_a_string_gives(library: str) -> None:
+    """The transport parses each URL once; what goes out is what httpx makes of the string each time."""
+    module = pytest.importorskip(library)
+    seen: list[Any] = []
+
+    def handler(request: Any) -> Any:
+        seen.append(request.url)
+        return module.Response(200, content=b"{}")
+
+    transport = SyncHttpxTransport(
+        module.Client(transport=module.MockTransport(handler)), owns_client=False, origin="https://api.osvi.test"
+    )
+    for _ in range(2):  # the second round is served from the cache
+        for url in URLS:
+            transport.send(PreparedRequest("op", "GET", url, {}, None), remaining=5.0, connect_timeout=5.0)
+    expected = [module.Request("GET", url).url for url in URLS] * 2
+    assert [(str(u), u.raw_path) for u in seen] == [(str(u), u.raw_path) for u in expected]
+
+    with pytest.raises(errors.ConfigurationError):  # the library's InvalidURL, mapped as before
+        transport.send(
+            PreparedRequest("op", "GET", "https://api.osvi.test/\x00", {}, None), remaining=5.0, connect_timeout=5.0
+        )
+
+
+def test_parsed_urls_are_bounded() -> None:
+    import httpx2
+
+    urls = _ParsedUrls(httpx2)
+    for n in range(3 * _ParsedUrls.LIMIT):
+        assert str(urls(f"https://api.osvi.test/v1/chat/session/{n}")).endswith(f"/{n}")
+        assert len(urls._parsed) <= _ParsedUrls.LIMIT
