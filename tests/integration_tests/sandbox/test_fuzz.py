@@ -307,13 +307,17 @@ def test_a_broken_handler_fails_the_fuzz_run(fuzz_server: SandboxServer, monkeyp
     assert {check for _, check, _ in run.failures} >= {"not_a_server_error"}, run.report()
 
 
+async def _no_receive() -> Any:
+    raise AssertionError("a response does not read the request")
+
+
 def test_plain_text_answers_fail_the_fuzz_run(fuzz_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The harness can fail: a handler answering plain text instead of the JSON envelope is caught."""
     from starlette.responses import PlainTextResponse
 
-    def plain(reply: Reply) -> Any:
-        return PlainTextResponse(str(reply.body), status_code=reply.status)
+    async def plain(send: Any, reply: Reply) -> None:
+        await PlainTextResponse(str(reply.body), status_code=reply.status)({"type": "http"}, _no_receive, send)
 
-    monkeypatch.setattr(sandbox_app, "_response", plain)
+    monkeypatch.setattr(sandbox_app, "_send_reply", plain)
     run = run_fuzz(fuzz_server, SEND_MESSAGE_PATH, max_examples=5)
     assert {check for _, check, _ in run.failures} & {"content_type_conformance", "osvi_sandbox_promises"}, run.report()

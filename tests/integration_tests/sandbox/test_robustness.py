@@ -191,3 +191,59 @@ def test_a_slow_reply_on_a_session_route(http: httpx.Client, sandbox: SandboxSer
 def test_an_unknown_fault_route_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown route"):
         Fault(route="send_message")
+
+
+@pytest.mark.parametrize(("route", "path"), [("inbound", "/v1/chat/inbound"), ("create_session", "/v1/chat/session")])
+def test_a_bug_is_a_json_500(
+    http: httpx.Client, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, route: str, path: str
+) -> None:
+    """Inbound (sent straight to its endpoint) and the routed operations handle a bug the same way."""
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a sandbox bug")
+
+    monkeypatch.setattr(sandbox.engine, route, broken)
+    assert _error(http.post(path, json=MESSAGE), 500) == "internal_error"
+
+
+async def _asgi_call(app: Any, scope: dict[str, Any], body: bytes) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    incoming = [  # the body in two messages
+        {"type": "http.request", "body": body[:7], "more_body": True},
+        {"type": "http.request", "body": body[7:]},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize(
+    "body",
+    [json.dumps(MESSAGE).encode(), json.dumps({**MESSAGE, "content": "I want a human"}).encode(), b"{not json", b"[]"],
+)
+def test_inbound_answers_the_same_straight_or_routed(body: bytes) -> None:
+    """POST /v1/chat/inbound skips Starlette's routing unless the app is mounted under a root path:
+    both ways give the same status, headers and body (and the same engine effect)."""
+    import asyncio
+
+    from osvi_integrations.sandbox import Engine
+    from osvi_integrations.sandbox.app import create_app
+
+    headers = [(b"host", b"sandbox"), (b"api-token", b"osvi-sandbox-key"), (b"content-length", str(len(body)).encode())]
+    base = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http"}
+    base |= {"query_string": b"", "headers": headers, "server": ("sandbox", 80), "client": ("127.0.0.1", 1)}
+    straight = {**base, "path": "/v1/chat/inbound", "raw_path": b"/v1/chat/inbound", "root_path": ""}
+    routed = {**base, "path": "/base/v1/chat/inbound", "raw_path": b"/base/v1/chat/inbound", "root_path": "/base"}
+    answers, engines = [], []
+    for scope in (straight, routed):
+        engine = Engine()
+        answers.append(asyncio.run(_asgi_call(create_app(engine), scope, body)))
+        engines.append((engine.request_count, [(r.customer_id, r.content) for r in engine.processed]))
+    assert answers[0] == answers[1] and engines[0] == engines[1]
+    assert answers[0][0]["type"] == "http.response.start"
