@@ -11,9 +11,11 @@ figures are medians over rounds. This machine is small and shared: read ratios m
 side, not absolute numbers. Also measured: start-up (import) time; the client's own cost per send
 over a mock transport against the raw library, both doing only the POST + JSON decoding and doing the
 same work as osvi (the same request model, headers and typed result); and the MCP server (bench/mcp_bench.py):
-one tools/call against fastmcp's from_openapi, and stdio start-up to tools/list against a minimal server.
+one tools/call against fastmcp's from_openapi, and stdio start-up to tools/list against a minimal server;
+the sandbox (bench/sandbox_bench.py): cost per message as sessions pile up, throughput against bare
+Starlette on uvicorn; and the test suite's wall time against the suite the issue timed (bench/suite_bench.py).
 
-    ./run bench                  # full run (~6 min; the first one also makes fastmcp's venv); bench/results/
+    ./run bench                  # full run (~9 min; the first one also makes fastmcp's venv); bench/results/
     python bench/benchmark.py --quick --out /tmp/b   # a smoke run
 
 Writes benchmark.json, benchmark.md and benchmark.png (when matplotlib is installed).
@@ -44,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import mcp_bench
+import sandbox_bench
+import suite_bench
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -595,6 +599,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"MCP figures done at {time.monotonic() - started:.0f} s", file=sys.stderr)
         mock = mock_worker(rounds=4 if args.quick else 24, calls=50 if args.quick else 2000)
         imports = startup(runs=1 if args.quick else 7, gen_path=gen_path)
+        sandbox = sandbox_bench.run(quick=args.quick)
+        print(f"sandbox figures done at {time.monotonic() - started:.0f} s", file=sys.stderr)
+        # The suite runs pytest on the whole project: not in a smoke run (which itself runs under pytest).
+        suite = {"skipped": "not in --quick runs"} if args.quick else suite_bench.run(Path(workdir))
 
     matrix: dict[str, dict[str, Any]] = {
         f"{client}|{server}|{c}": summarize(values) for (client, server, c), values in sorted(samples.items())
@@ -612,6 +620,8 @@ def main(argv: list[str] | None = None) -> None:
         "mock_transport_per_send": mock,
         "startup_ms": imports,
         "mcp": mcp,
+        "sandbox": sandbox,
+        "test_suite": suite,
     }
     report["targets"] = targets(report)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -686,6 +696,21 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         if ours_name in startup_ms and base_name in startup_ms:
             ratio = startup_ms[ours_name] / startup_ms[base_name]
             add(f"start-up: {ours_name} / {base_name}", ratio, "<= 1.2", ratio <= 1.2)
+    scaling, served = report["sandbox"]["scaling"], report["sandbox"]["throughput"]
+    ratio = scaling["ratio"]
+    name = (
+        f"sandbox: new-customer messages/s after {scaling['filled_to']:,} sessions"
+        f" / the first {scaling['first_sessions']}"
+    )
+    add(name, ratio, ">= 0.9", ratio >= 0.9)
+    add("sandbox: resident memory per session kept, KB", scaling["rss_kb_per_session"], "(for reference)", None)
+    ratio = served["ratio"]
+    add("sandbox: requests/s, the CLI / bare Starlette on uvicorn (same route)", ratio, ">= 0.95", ratio >= 0.95)
+    suite = report["test_suite"]
+    if "ratio" in suite:
+        ratio = suite["ratio"]
+        name = f"test suite wall time, the {suite['matched']} tests of {suite['issue_rev']} still there, now / then"
+        add(name, ratio, "<= 0.6", ratio <= 0.6)
     return rows
 
 
@@ -781,6 +806,41 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Start-up (median ms, fresh interpreter)", "", "| what | ms |", "|---|---|"]
     for name, ms in report["startup_ms"].items():
         lines.append(f"| {name} | {ms:.0f} |")
+    scaling, served = report["sandbox"]["scaling"], report["sandbox"]["throughput"]
+    lines += [
+        "",
+        "## Sandbox (`python -m osvi_integrations.sandbox.server`, its defaults)",
+        "",
+        f"Messages from new customers (each opens a session), {sandbox_bench.CONCURRENCY} at a time: "
+        f"{scaling['rate_first']:,.0f}/s over the first {scaling['first_sessions']} sessions, "
+        f"{scaling['rate_after']:,.0f}/s after {scaling['filled_to']:,} ({scaling['ratio']:.2f}x); "
+        f"{scaling['rss_kb_per_session']:.1f} KB of resident memory per session kept.",
+        "",
+        f"`POST /v1/chat/inbound`, {served['requests']:,} requests from 64 customers, "
+        f"{served['concurrency']} at a time on kept-alive connections, "
+        f"medians of {served['rounds']} alternating rounds:",
+        "",
+        "| server | requests/s | server CPU ms per request |",
+        "|---|---|---|",
+    ]
+    for side, label in (("sandbox", "the sandbox CLI"), ("bare", "bare Starlette on uvicorn, the same route")):
+        figures = served[side]
+        lines.append(f"| {label} | {figures['rps']:,.0f} | {figures['server_cpu_ms_per_request']:.3f} |")
+    suite = report["test_suite"]
+    lines += ["", "## Test suite (wall time, seconds)", ""]
+    if "ratio" in suite:
+        lines += [
+            f"The tests of the suite at {suite['issue_rev']} (when the target was set; {suite['tests_then']} tests) "
+            f"that still exist under the same file, test name and parameters: {suite['matched']}. "
+            "Each side as its `./run tests` ran it (now on two xdist workers).",
+            "",
+            "| suite | wall s | pytest's summary |",
+            "|---|---|---|",
+            f"| then ({suite['issue_rev']}) | {suite['then']['wall_s']:.1f} | {suite['then']['summary']} |",
+            f"| now | {suite['now']['wall_s']:.1f} | {suite['now']['summary']} |",
+        ]
+    else:
+        lines.append(f"Skipped: {suite.get('skipped', 'not measured')}.")
     return "\n".join(lines) + "\n"
 
 

@@ -47,7 +47,7 @@ class _JsonErrorsH11Protocol(H11Protocol):
         self.transport.close()
 
 
-class _PromptServer(uvicorn.Server):
+class PromptServer(uvicorn.Server):
     """uvicorn's server without its 0.1 s polls, so an embedded sandbox starts and stops in
     milliseconds: `request_exit()` wakes the main loop at once, and shutdown waits for open
     connections in 2 ms steps, cancelling requests still running after `grace` seconds."""
@@ -128,7 +128,7 @@ class SandboxServer:
             http=_JsonErrorsH11Protocol,
             ws="none",  # the API has no websocket endpoint: no websocket library to load at start
         )
-        self._server = _PromptServer(config)
+        self._server = PromptServer(config)
         self._socket: socket.socket | None = None
         self._bound_port: int | None = None
         self._thread: threading.Thread | None = None

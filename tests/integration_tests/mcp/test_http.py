@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 from osvi_integrations.errors import ConfigurationError
 from osvi_integrations.mcp_server import HttpSettings, create_http_app, create_server, transport_security
 from osvi_integrations.sandbox import SUPPORT_AGENT, Fault, SandboxServer
+from osvi_integrations.sandbox.server import PromptServer
 
 from .conftest import checked, server_env, settings_for, text_of
 from .test_stdio import LAUNCHER
@@ -54,7 +55,7 @@ def free_port() -> int:
 def running(app: uvicorn.config.ASGIApplication, port: int) -> Iterator[str]:
     """Serves `app` on 127.0.0.1:`port` in a daemon thread; yields the MCP endpoint URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = PromptServer(config)  # the sandbox's uvicorn server: stops in milliseconds, not after 0.1 s polls
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -64,7 +65,7 @@ def running(app: uvicorn.config.ASGIApplication, port: int) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        server.should_exit = True
+        server.request_exit()
         thread.join(timeout=10)
 
 

@@ -1,0 +1,172 @@
+"""The sandbox under load, as users point their own load tests at it (`python -m osvi_integrations.sandbox.server`,
+its CLI, with its defaults: access log off). Called by benchmark.py; also runs alone: `python bench/sandbox_bench.py`.
+
+- Scaling: messages from new customers (each one opens a session) per second over the first 300 sessions,
+  and again after 6,000 sessions; and the server's resident memory per session kept.
+- Throughput: the sandbox's `POST /v1/chat/inbound` against a bare Starlette app on uvicorn (uvicorn's
+  defaults) serving the same route: the body read and decoded, a reply of the same shape encoded. Both
+  under the same load (aiohttp, 16 concurrent sends on kept-alive connections), rounds alternating.
+
+Each server is a process of its own; its CPU comes from /proc/<pid>/task/*/schedstat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+TOKEN = "osvi-sandbox-key"
+AGENT = "agent_sandbox_support"
+CONCURRENCY = 16
+
+BARE_APP = """
+import json, sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+async def inbound(request):
+    body = json.loads(await request.body())
+    return JSONResponse({"success": True, "data": {
+        "session_id": "4718a326-417b-4dda-90d0-21fd65a11cb8", "reply": "Thanks, " + body["content"],
+        "state": "default", "mode": "ai", "help_requested": False}})
+
+app = Starlette(routes=[Route("/v1/chat/inbound", inbound, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[-1]} did not start") from None
+                time.sleep(0.02)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _cpu_ns(pid: int) -> int:
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _send(port: int, customers: list[str]) -> float:
+    """Sends one message per entry of `customers` (16 at a time); the seconds it took."""
+    import aiohttp
+
+    url = f"http://127.0.0.1:{port}/v1/chat/inbound"
+    headers = {"API-Token": TOKEN, "Content-Type": "application/json"}
+    queue = iter(customers)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
+
+        async def worker() -> None:
+            for customer in queue:
+                body = json.dumps({"agent_uuid": AGENT, "customer_id": customer, "content": "Where is my order?"})
+                async with session.post(url, data=body, headers=headers) as response:
+                    if response.status != 200:
+                        raise RuntimeError(f"HTTP {response.status}: {(await response.text())[:200]}")
+                    await response.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return time.perf_counter() - started
+
+
+def scaling(first: int = 300, fill: int = 6000) -> dict[str, Any]:
+    """New-customer message rate over the first `first` sessions and after `fill` sessions."""
+    port = _free_port()
+    command = [sys.executable, "-m", "osvi_integrations.sandbox.server", "--port", str(port)]
+    with _server(command, port) as process:
+        asyncio.run(_send(port, [f"+1554{n:07d}" for n in range(100)]))  # warm up
+        rss_start = _rss_kb(process.pid)
+        early = asyncio.run(_send(port, [f"+1555{n:07d}" for n in range(first)]))
+        asyncio.run(_send(port, [f"+1556{n:07d}" for n in range(fill)]))
+        rss_full = _rss_kb(process.pid)
+        late = asyncio.run(_send(port, [f"+1557{n:07d}" for n in range(first)]))
+    sessions = 100 + first + fill
+    return {
+        "first_sessions": first,
+        "filled_to": sessions,
+        "rate_first": first / early,
+        "rate_after": first / late,
+        "ratio": (first / late) / (first / early),
+        "rss_kb_per_session": (rss_full - rss_start) / (first + fill),
+    }
+
+
+def throughput(requests: int = 3000, rounds: int = 3) -> dict[str, Any]:
+    """Requests/s and server CPU per request: the sandbox CLI against bare Starlette on uvicorn."""
+    customers = [f"+1555{n % 64:07d}" for n in range(requests)]  # 64 conversations, each with many turns
+    samples: dict[str, list[tuple[float, float]]] = {"sandbox": [], "bare": []}
+    for round_number in range(rounds):
+        sides = list(samples) if round_number % 2 == 0 else list(samples)[::-1]
+        for side in sides:
+            port = _free_port()
+            if side == "sandbox":
+                command = [sys.executable, "-m", "osvi_integrations.sandbox.server", "--port", str(port)]
+            else:
+                command = [sys.executable, "-c", BARE_APP, str(port)]
+            with _server(command, port) as process:
+                asyncio.run(_send(port, customers[:300]))  # warm up
+                before = _cpu_ns(process.pid)
+                seconds = asyncio.run(_send(port, customers))
+                cpu_ms = (_cpu_ns(process.pid) - before) / requests / 1e6
+            samples[side].append((requests / seconds, cpu_ms))
+    report: dict[str, Any] = {"requests": requests, "rounds": rounds, "concurrency": CONCURRENCY}
+    for side, values in samples.items():
+        report[side] = {
+            "rps": statistics.median(rps for rps, _ in values),
+            "server_cpu_ms_per_request": statistics.median(cpu for _, cpu in values),
+        }
+    report["ratio"] = report["sandbox"]["rps"] / report["bare"]["rps"]
+    return report
+
+
+def run(quick: bool) -> dict[str, Any]:
+    return {
+        "scaling": scaling(first=50, fill=300) if quick else scaling(),
+        "throughput": throughput(requests=200, rounds=1) if quick else throughput(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
