@@ -154,7 +154,7 @@ def _scaling_once(first: int, fill: int) -> dict[str, Any]:
     return {"first_sessions": first, "filled_to": 2 * first + fill, **figures, "ratio": ratio}
 
 
-def throughput(requests: int = 3000, rounds: int = 3) -> dict[str, Any]:
+def throughput(requests: int = 4000, rounds: int = 7) -> dict[str, Any]:
     """Requests/s and server CPU per request: the sandbox CLI against bare Starlette on uvicorn."""
     customers = [f"+1555{n % 64:07d}" for n in range(requests)]  # 64 conversations, each with many turns
     samples: dict[str, list[tuple[float, float]]] = {"sandbox": [], "bare": []}
