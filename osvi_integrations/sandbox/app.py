@@ -30,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 from .engine import Engine, Fault, Reply
 
 MAX_BODY_BYTES = 1 << 20  # a chat message is small; anything bigger is refused before parsing
+INBOUND_PATH = "/v1/chat/inbound"
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SandboxApp(Starlette):
         inbound = _Endpoint("inbound", _inbound, body=True)
         super().__init__(
             routes=[
-                Route("/v1/chat/inbound", inbound, methods=["POST"]),
+                Route(INBOUND_PATH, inbound, methods=["POST"]),
                 Route("/v1/chat/session", _Endpoint("create_session", _create_session, body=True), methods=["POST"]),
                 Route("/v1/chat/session/active", _Endpoint("get_active_session", _get_active_session), methods=["GET"]),
                 Route(
@@ -72,7 +73,7 @@ class SandboxApp(Starlette):
         if (
             scope["type"] == "http"
             and scope["method"] == "POST"
-            and scope["path"] == "/v1/chat/inbound"
+            and scope["path"] == INBOUND_PATH
             and not scope.get("root_path")
         ):
             scope["app"] = self
