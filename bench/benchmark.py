@@ -48,6 +48,8 @@ from typing import Any
 import mcp_bench
 import sandbox_bench
 import suite_bench
+from common import git_export, rss_kb
+from loopback_server import BODY as LOOPBACK_ANSWER
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -85,11 +87,7 @@ FULL_REQUESTS = {
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return rss_kb() / 1024
 
 
 def _peak_rss_mb() -> float:
@@ -267,18 +265,7 @@ def worker(
 
 # -- client overhead per send over a mock transport ------------------------------------------------------
 
-MOCK_ANSWER = json.dumps(
-    {
-        "success": True,
-        "data": {
-            "session_id": "4718a326-417b-4dda-90d0-21fd65a11cb8",
-            "reply": "Sure, I can help with that. What's your order number?",
-            "state": "default",
-            "mode": "ai",
-            "help_requested": False,
-        },
-    }
-).encode()
+MOCK_ANSWER = LOOPBACK_ANSWER  # what the loopback server answers
 
 
 def mock_worker(rounds: int, calls: int) -> dict[str, Any]:
@@ -414,13 +401,9 @@ STARTUP = {
 def export_before(workdir: Path) -> tuple[str | None, str]:
     """The package as of BEFORE_REV (git archive), to measure against; (path, note)."""
     target = workdir / "before"
-    target.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(HERE.parent), "archive", BEFORE_REV, "osvi_integrations"], capture_output=True, timeout=60
-    )
-    if archive.returncode != 0:
-        return None, f"git archive {BEFORE_REV} failed: {archive.stderr.decode(errors='replace').strip()[-200:]}"
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    failure = git_export(BEFORE_REV, target, "osvi_integrations")
+    if failure is not None:
+        return None, failure
     return str(target), f"osvi-before = this package at {BEFORE_REV} (httpx transport)"
 
 

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from common import cpu_ns
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SPEC = ROOT / "spec" / "send_message.openapi.yaml"
@@ -217,17 +219,6 @@ class StdioSession:
             self.process.stdout.close()
 
 
-def _cpu_ns(pid: int) -> int:
-    """CPU time of every thread of `pid` so far, in ns (/proc/<pid>/task/*/schedstat)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue  # a thread that just ended
-    return total
-
-
 def stdio_calls(command: list[str], env: dict[str, str], calls: int) -> float:
     """The server process's CPU per tools/call, in µs."""
     session = StdioSession(command, env)
@@ -237,10 +228,10 @@ def stdio_calls(command: list[str], env: dict[str, str], calls: int) -> float:
         for _ in range(20):
             if session.request("tools/call", {"name": name, "arguments": ARGUMENTS}).get("isError"):
                 raise RuntimeError(f"{command[-1]}: the tool call failed")
-        before = _cpu_ns(session.process.pid)
+        before = cpu_ns(session.process.pid)
         for _ in range(calls):
             session.request("tools/call", {"name": name, "arguments": ARGUMENTS})
-        return (_cpu_ns(session.process.pid) - before) / calls / 1000
+        return (cpu_ns(session.process.pid) - before) / calls / 1000
     finally:
         session.close()
 

@@ -23,8 +23,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
+
+from common import cpu_ns, rss_kb
 
 TOKEN = "osvi-sandbox-key"
 AGENT = "agent_sandbox_support"
@@ -74,23 +75,6 @@ def _server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=10)
 
 
-def _cpu_ns(pid: int) -> int:
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 async def _send(port: int, customers: list[str], session: Any = None) -> float:
     """Sends one message per entry of `customers` (16 at a time); the seconds it took. Without a
     `session`, on connections of its own."""
@@ -134,13 +118,13 @@ def _scaling_once(first: int, fill: int) -> dict[str, Any]:
             pid = process.pid
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
                 await _send(port, [f"+1554{n:07d}" for n in range(100)], session)  # warm up, connections open
-                rss_start, cpu = _rss_kb(pid), _cpu_ns(pid)
+                rss_start, cpu = rss_kb(pid), cpu_ns(pid)
                 early = await _send(port, [f"+1555{n:07d}" for n in range(first)], session)
-                early_cpu = _cpu_ns(pid) - cpu
+                early_cpu = cpu_ns(pid) - cpu
                 await _send(port, [f"+1556{n:07d}" for n in range(fill - first - 100)], session)
-                rss_full, cpu = _rss_kb(pid), _cpu_ns(pid)
+                rss_full, cpu = rss_kb(pid), cpu_ns(pid)
                 late = await _send(port, [f"+1557{n:07d}" for n in range(first)], session)
-                late_cpu = _cpu_ns(pid) - cpu
+                late_cpu = cpu_ns(pid) - cpu
             return {
                 "rate_first": first / early,
                 "rate_after": first / late,
@@ -170,9 +154,9 @@ def throughput(requests: int = 4000, rounds: int = 7) -> dict[str, Any]:
                 command = [sys.executable, "-c", BARE_APP, str(port)]
             with _server(command, port) as process:
                 asyncio.run(_send(port, customers[:300]))  # warm up
-                before = _cpu_ns(process.pid)
+                before = cpu_ns(process.pid)
                 seconds = asyncio.run(_send(port, customers))
-                cpu_ms = (_cpu_ns(process.pid) - before) / requests / 1e6
+                cpu_ms = (cpu_ns(process.pid) - before) / requests / 1e6
             samples[side].append((requests / seconds, cpu_ms))
     report: dict[str, Any] = {"requests": requests, "rounds": rounds, "concurrency": CONCURRENCY}
     for side, values in samples.items():

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, git_export
+
 #: The last commit before the performance issue was filed: its suite is "today's wall time".
 ISSUE_REV = "a039fbf"
 
@@ -52,11 +53,8 @@ def _timed(cwd: Path, ids: list[str], *args: str) -> dict[str, Any]:
 def export(workdir: Path) -> Path | None:
     """ISSUE_REV's whole tree, next to a link to the shared contract as in a checkout."""
     target = workdir / "suite" / "osvi-integrations"
-    target.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ISSUE_REV], capture_output=True, timeout=60)
-    if archive.returncode != 0:
+    if git_export(ISSUE_REV, target) is not None:
         return None
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
     shared = ROOT.parent / "shared"
     if shared.exists():
         (target.parent / "shared").symlink_to(shared)
