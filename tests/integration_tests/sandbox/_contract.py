@@ -22,6 +22,14 @@ SHARED_DIR = ROOT.parent / "shared" / "osvi-api"
 CHAT_V1_PATH = SPEC_DIR / "chat_v1.openapi.yaml"
 SEND_MESSAGE_PATH = SPEC_DIR / "send_message.openapi.yaml"
 
+# The operations' paths, as the contract writes them.
+SESSION = "/v1/chat/session"
+ACTIVE = "/v1/chat/session/active"
+INBOUND = "/v1/chat/inbound"
+INJECT = "/v1/chat/session/{id}/inject_context"
+SUPPORT = "/v1/chat/session/{id}/support"
+AGENTS = "/v1/active_agents"
+
 CHAT_V1: dict[str, Any] = yaml.safe_load(CHAT_V1_PATH.read_text(encoding="utf-8"))
 
 # SupportCommandData: "`reply` and `active_human` appear only for some commands".

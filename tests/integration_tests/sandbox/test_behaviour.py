@@ -19,14 +19,9 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
+from ._contract import ACTIVE, AGENTS, INBOUND, INJECT, SESSION, SUPPORT
 from .conftest import Api
 
-SESSION = "/v1/chat/session"
-ACTIVE = "/v1/chat/session/active"
-INBOUND = "/v1/chat/inbound"
-INJECT = "/v1/chat/session/{id}/inject_context"
-SUPPORT = "/v1/chat/session/{id}/support"
-AGENTS = "/v1/active_agents"
 CUSTOMER = "+15550009999"
 
 

@@ -22,15 +22,9 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
-from ._contract import CHAT_V1_PATH, SHARED_DIR, response_schema
+from ._contract import ACTIVE, AGENTS, CHAT_V1_PATH, INBOUND, INJECT, SESSION, SHARED_DIR, SUPPORT, response_schema
 from .conftest import Api
 
-SESSION = "/v1/chat/session"
-ACTIVE = "/v1/chat/session/active"
-INBOUND = "/v1/chat/inbound"
-INJECT = "/v1/chat/session/{id}/inject_context"
-SUPPORT = "/v1/chat/session/{id}/support"
-AGENTS = "/v1/active_agents"
 WRONG_TOKEN = "WrongToken123456"
 
 
