@@ -156,6 +156,9 @@ def test_parsed_urls_give_the_request_a_string_gives(library: str) -> None:
             transport.send(PreparedRequest("op", "GET", url, {}, None), remaining=5.0, connect_timeout=5.0)
     expected = [module.Request("GET", url).url for url in URLS] * 2
     assert [(str(u), u.raw_path) for u in seen] == [(str(u), u.raw_path) for u in expected]
+    # Parsed once: the second round's URLs share the first round's parse (a str is parsed anew each time).
+    first, second = seen[: len(URLS)], seen[len(URLS) :]
+    assert all(a._uri_reference is b._uri_reference for a, b in zip(first, second, strict=True))
 
     with pytest.raises(errors.ConfigurationError):  # the library's InvalidURL, mapped as before
         transport.send(
