@@ -33,8 +33,7 @@ from .errors import (
     MalformedResponseError,
     OSVIError,
 )
-from .protocol import PreparedRequest, RawResponse
-from .protocol._wire import SecretHeaders
+from .protocol import Masker, PreparedRequest, RawResponse, SecretHeaders
 
 if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
     import asyncio
@@ -65,8 +64,11 @@ if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
 KEEPALIVE_EXPIRY = 5.0
 
 
-def sync_transport(client: httpx.Client | httpx2.Client | None, *, max_connections: int, origin: str) -> SyncTransport:
-    """The transport of an `OSVIClient`: its own httpx2 pool, or the caller's client."""
+def sync_transport(
+    client: httpx.Client | httpx2.Client | None, *, max_connections: int, origin: str, masker: Masker
+) -> SyncTransport:
+    """The transport of an `OSVIClient`: its own httpx2 pool, or the caller's client. `masker` masks the
+    token in everything the server sends, as it arrives."""
     if client is None:
         import httpx2
 
@@ -78,17 +80,17 @@ def sync_transport(client: httpx.Client | httpx2.Client | None, *, max_connectio
             ),
             follow_redirects=False,
         )
-        return SyncHttpxTransport(own, owns_client=True, origin=origin)
-    return SyncHttpxTransport(client, owns_client=False, origin=origin)
+        return SyncHttpxTransport(own, owns_client=True, origin=origin, masker=masker)
+    return SyncHttpxTransport(client, owns_client=False, origin=origin, masker=masker)
 
 
 def async_transport(
-    client: httpx.AsyncClient | httpx2.AsyncClient | None, *, max_connections: int, origin: str
+    client: httpx.AsyncClient | httpx2.AsyncClient | None, *, max_connections: int, origin: str, masker: Masker
 ) -> AsyncTransport:
     """The transport of an `AsyncOSVIClient`: its own aiohttp pool, or the caller's client."""
     if client is None:
-        return AiohttpTransport(max_connections=max_connections, origin=origin)
-    return AsyncHttpxTransport(client, origin=origin)
+        return AiohttpTransport(max_connections=max_connections, origin=origin, masker=masker)
+    return AsyncHttpxTransport(client, origin=origin, masker=masker)
 
 
 def _too_late(origin: str) -> ConnectTimeoutError:
@@ -235,8 +237,9 @@ def map_httpx_error(exc: BaseException, origin: str, timeout: float) -> OSVIErro
 
 
 class SyncHttpxTransport:
-    def __init__(self, client: httpx.Client | httpx2.Client, *, owns_client: bool, origin: str) -> None:
+    def __init__(self, client: httpx.Client | httpx2.Client, *, owns_client: bool, origin: str, masker: Masker) -> None:
         self.owns_client = owns_client
+        self._masker = masker
         self._client: Any = client  # httpx or httpx2: the same calls, typed per library
         self._family = _family_of(client)
         self._origin = origin
@@ -266,7 +269,7 @@ class SyncHttpxTransport:
                         raise self._family.module.ReadTimeout("deadline passed while reading the body")
             finally:
                 response.close()
-            return RawResponse(response.status_code, response.headers, b"".join(chunks))
+            return self._masker.received(response.status_code, response.headers, response.headers.raw, b"".join(chunks))
         except self._family.failures as exc:
             error = map_httpx_error(exc, self._origin, remaining)
         raise error
@@ -281,8 +284,9 @@ class AsyncHttpxTransport:
 
     owns_client = False
 
-    def __init__(self, client: httpx.AsyncClient | httpx2.AsyncClient, *, origin: str) -> None:
+    def __init__(self, client: httpx.AsyncClient | httpx2.AsyncClient, *, origin: str, masker: Masker) -> None:
         self._client: Any = client
+        self._masker = masker
         self._family = _family_of(client)
         self._origin = origin
         self._encoded = _EncodedHeaders()
@@ -311,7 +315,7 @@ class AsyncHttpxTransport:
             )
             # The body is read inside send (stream=False), which closes the response on any failure.
             response = await self._client.send(http_request, follow_redirects=False)
-            return RawResponse(response.status_code, response.headers, response.content)
+            return self._masker.received(response.status_code, response.headers, response.headers.raw, response.content)
         except asyncio.CancelledError:
             if not attempt.timed_out():  # someone else's cancellation: it goes on
                 raise
@@ -464,9 +468,10 @@ class AiohttpTransport:
 
     owns_client = True
 
-    def __init__(self, *, max_connections: int, origin: str) -> None:
+    def __init__(self, *, max_connections: int, origin: str, masker: Masker) -> None:
         import asyncio
 
+        self._masker = masker
         # aiohttp itself is imported by the first send (`_session_for`): an MCP server builds its
         # client at start-up, and answers tools/list sooner without loading it (~0.1 s).
         self._aiohttp: Any = None
@@ -555,7 +560,7 @@ class AiohttpTransport:
                 proxy_auth=self._proxy_auth,
             ) as response:
                 content = await response.read()
-            return RawResponse(response.status, response.headers, content)
+            return self._masker.received(response.status, response.headers, response.raw_headers, content)
         except (lib.ClientError, TimeoutError, RuntimeError) as exc:
             error = map_aiohttp_error(exc, self._origin, remaining)
         finally:

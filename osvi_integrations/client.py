@@ -15,8 +15,7 @@ from ._config import AGENT_ENV, ClientConfig, build_config
 from ._transport import async_transport, sync_transport
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
-from .protocol import SEND_MESSAGE, Operation, PreparedRequest, base_headers
-from .protocol.operation import with_json_content_type
+from .protocol import SEND_MESSAGE, Masker, Operation, PreparedRequest, base_headers, with_json_content_type
 from .resources import (
     Agents,
     AsyncAgents,
@@ -147,7 +146,10 @@ class OSVIClient(_ClientBase):
             config=config,
         )
         self._transport = sync_transport(
-            http_client, max_connections=self._config.max_connections, origin=self._config.origin
+            http_client,
+            max_connections=self._config.max_connections,
+            origin=self._config.origin,
+            masker=Masker(self._config.api_token),
         )
         self._close_lock = threading.Lock()
         self.messages = Messages(self)
@@ -235,7 +237,10 @@ class AsyncOSVIClient(_ClientBase):
             config=config,
         )
         self._transport = async_transport(
-            http_client, max_connections=self._config.max_connections, origin=self._config.origin
+            http_client,
+            max_connections=self._config.max_connections,
+            origin=self._config.origin,
+            masker=Masker(self._config.api_token),
         )
         self.messages = AsyncMessages(self)
         self.sessions = AsyncSessions(self)

@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
 from .._version import __version__
-from ..errors import (
-    AgentArchivedError,
-    AgentInactiveError,
-    AgentNotFoundError,
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    EngineError,
-    NoActiveSessionError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RedirectError,
-    RejectedError,
-    ServerError,
-    ServiceUnavailableError,
-    SessionClosedError,
-    SessionNotFoundError,
-    SupportCommandRejectedError,
-    UnprocessableEntityError,
-)
 
 # What platform.python_version() returns, without importing platform (a millisecond at start-up).
 USER_AGENT = f"osvi-integrations/{__version__} python/{sys.version.split()[0]}"
@@ -117,35 +97,89 @@ def text(body: bytes, limit: int = 500) -> str:
     return body[:limit].decode("utf-8", errors="replace")
 
 
-# -- the status-to-error table ------------------------------------------------------------------
+#: The most characters of one piece of server text (an error message, a body field, a header) that
+#: reaches an error, a log or a model. Longer text is cut and says how much was left out.
+SERVER_TEXT_LIMIT = 500
+#: The most items of one list or object of a server body kept in an error's `body`, and how deep.
+_ITEMS_LIMIT = 50
+_DEPTH_LIMIT = 6
 
-_BY_STATUS: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-    502: EngineError,
-    503: ServiceUnavailableError,
-}
-#: Error codes that name a more precise class, whatever the status they come with.
-_BY_CODE: dict[str, type[APIError]] = {
-    "agent_not_found": AgentNotFoundError,
-    "agent_archived": AgentArchivedError,
-    "agent_inactive": AgentInactiveError,
-    "session_not_found": SessionNotFoundError,
-    "session_closed": SessionClosedError,
-    "no_active_session": NoActiveSessionError,
-}
-_KNOWN_CODES = {
-    "agent_not_found": "The agent does not exist or is not associated with this account.",
-    "agent_archived": "The agent is archived.",
-    "agent_inactive": "The agent is not active.",
-    "session_not_found": "No such session for this account, agent and customer.",
-    "session_closed": "The session is closed.",
-    "no_active_session": "The customer has no active session with this agent.",
-}
+
+def bound(value: str, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """`value`, cut to `limit` characters with a note of what was left out."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}... [{len(value) - limit} more characters]"
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """A parsed server body with every string `bound`ed, lists and objects cut to `_ITEMS_LIMIT` items."""
+    if isinstance(value, str):
+        return bound(value)
+    if isinstance(value, list):
+        if depth >= _DEPTH_LIMIT:
+            return "[...]"
+        items = [bounded(v, depth + 1) for v in value[:_ITEMS_LIMIT]]
+        if len(value) > _ITEMS_LIMIT:
+            items.append(f"... [{len(value) - _ITEMS_LIMIT} more items]")
+        return items
+    if isinstance(value, dict):
+        if depth >= _DEPTH_LIMIT:
+            return "{...}"
+        out = {bound(str(k), 100): bounded(v, depth + 1) for k, v in list(value.items())[:_ITEMS_LIMIT]}
+        if len(value) > _ITEMS_LIMIT:
+            out["..."] = f"{len(value) - _ITEMS_LIMIT} more fields"
+        return out
+    return value
+
+
+class _LowerHeaders(dict[str, str]):
+    """Response headers keyed in lower case (how the package looks them up), token masked."""
+
+
+class Masker:
+    """Masks the API token in server bytes at the point they enter the package (the transport), so no
+    later copy (a result, an error's `body`, a parser's local, a log line) can carry it. The token is
+    masked as sent, percent-encoded and JSON-escaped. Its repr shows nothing of it."""
+
+    __slots__ = ("_forms", "_text_forms")
+
+    def __init__(self, secret: SecretStr) -> None:
+        raw = secret.get_secret_value()
+        forms = {raw, quote(raw, safe=""), json.dumps(raw)[1:-1]} - {""}
+        self._text_forms: tuple[str, ...] = tuple(sorted(forms, key=len, reverse=True))
+        self._forms: tuple[bytes, ...] = tuple(f.encode() for f in self._text_forms)
+
+    def __repr__(self) -> str:
+        return f"Masker({MASK})"
+
+    def text(self, value: str) -> str:
+        for form in self._text_forms:
+            if form in value:
+                value = value.replace(form, MASK)
+        return value
+
+    def received(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        content: bytes,
+    ) -> RawResponse:
+        """The response as the package keeps it: content and headers with the token masked."""
+        for form in self._forms:
+            if form in content:
+                content = content.replace(form, _MASK_BYTES)
+        for name, value in raw_headers:
+            if any(form in value or form in name for form in self._forms):
+                headers = _LowerHeaders(
+                    (self.text(k.decode("latin-1")).lower(), self.text(v.decode("latin-1"))) for k, v in raw_headers
+                )
+                break
+        return RawResponse(status, headers, content)
+
+
+_MASK_BYTES = MASK.encode()
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -158,7 +192,10 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     else:
-        return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
+        if seconds != seconds:  # NaN
+            return None
+        # "1e400" parses as infinity: a wait too long to honour, not an unreadable header.
+        return max(0.0, seconds)
     from email.utils import parsedate_to_datetime  # rare (an HTTP-date Retry-After): not at import
 
     try:
@@ -168,56 +205,3 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def error_from_response(
-    response: RawResponse,
-    *,
-    secret: SecretStr,
-    not_found: type[NotFoundError] = NotFoundError,
-    payload: Any = NOT_JSON,
-) -> APIError:
-    """The typed error for a non-2xx answer (or a 2xx that says `success: false`). Server text is masked
-    with `secret` (a `SecretStr`, so frame-recording crash reporters never see the token in a local)."""
-    status = response.status_code
-    if payload is NOT_JSON:
-        payload = decode_json(response.content)
-    payload = redact(payload, secret.get_secret_value())
-    code, server_message = error_fields(payload)
-    if payload is NOT_JSON and response.content.strip():
-        server_message = f"non-JSON error body: {redact(text(response.content, 200), secret.get_secret_value())!r}"
-    message = _KNOWN_CODES.get(code or "") or server_message or f"HTTP {status} with no error message."
-    kwargs: dict[str, Any] = {
-        "status_code": status,
-        "code": code,
-        "body": payload if payload is not NOT_JSON else redact(text(response.content), secret.get_secret_value()),
-    }
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if 300 <= status < 400:
-        where = redact(response.headers.get("location", "another address"), secret.get_secret_value())
-        return RedirectError(f"OSVI answered with a redirect to {where}, which is never followed.", **kwargs)
-    if status == 502 and isinstance(payload, dict):
-        upstream = payload.get("upstream_body")
-        if isinstance(upstream, dict) and upstream.get("state") == "rejected":
-            reason = upstream.get("reason")
-            reason = reason if isinstance(reason, str) else None
-            return SupportCommandRejectedError(
-                f"The engine rejected the command ({reason or 'no reason given'}); it was not applied.",
-                reason=reason,
-                upstream_body=upstream,
-                **kwargs,
-            )
-        return EngineError(message, upstream_body=upstream, **kwargs)
-    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status)
-    if status == 404 and cls is NotFoundError:
-        cls = not_found
-    if cls is None:
-        cls = ServerError if status >= 500 else RejectedError if 400 <= status < 500 else APIError
-    if cls is AuthenticationError:
-        message = "The API token is invalid or missing."
-    if cls in (RateLimitError, ServiceUnavailableError):
-        return cls(message, retry_after=retry_after, **kwargs)
-    if cls is APIError:
-        # A 2xx with success:false, or a status outside the table: the server says it did not succeed.
-        kwargs["may_have_taken_effect"] = False
-    return cls(message, **kwargs)

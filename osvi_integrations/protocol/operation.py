@@ -14,16 +14,18 @@ from pydantic_core import PydanticSerializationError
 
 from .._config import ClientConfig
 from ..errors import InvalidRequestError, MalformedResponseError, NotFoundError
+from ..types import DOT_SEGMENTS
 from ._wire import (
     NOT_JSON,
     PreparedRequest,
     RawResponse,
     SecretHeaders,
+    bound,
     decode_json,
     encode_json,
-    error_from_response,
     text,
 )
+from .outcomes import error_from_response
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -149,7 +151,7 @@ class Operation(Generic[ParamsT, ResultT]):
             raise InvalidRequestError(_first_field(params), f"cannot be sent as JSON ({exc}).") from None
         path = self.path
         for name in self._path_fields:
-            path = path.replace("{" + name + "}", quote(str(values.pop(name)), safe=""))
+            path = path.replace("{" + name + "}", path_segment(name, values.pop(name)))
         url = config.base_url + path
         if self.method == "GET":
             if values:
@@ -173,7 +175,7 @@ class Operation(Generic[ParamsT, ResultT]):
         """The typed result of a 2xx, or raises the typed error."""
         status = response.status_code
         if not 200 <= status < 300:
-            raise error_from_response(response, secret=secret, not_found=self.not_found)
+            raise error_from_response(response, secret=secret, not_found=self.not_found, support_command=self.operator)
         envelope = self._envelope_validator
         if envelope is not None:
             try:
@@ -183,9 +185,12 @@ class Operation(Generic[ParamsT, ResultT]):
             else:
                 return fast
         payload = decode_json(response.content)
+        if isinstance(payload, dict) and payload.get("success") is False:
+            # A 2xx that says it did not succeed: refused (bare answers like list_active_agents too).
+            raise error_from_response(
+                response, secret=secret, not_found=self.not_found, support_command=self.operator, payload=payload
+            )
         if self.enveloped:
-            if isinstance(payload, dict) and payload.get("success") is False:
-                raise error_from_response(response, secret=secret, not_found=self.not_found, payload=payload)
             if not isinstance(payload, dict) or "data" not in payload:
                 raise self._malformed(response, "expected a JSON object with 'data'")
             data = payload["data"]
@@ -204,11 +209,21 @@ class Operation(Generic[ParamsT, ResultT]):
 
     def _malformed(self, response: RawResponse, problem: str) -> MalformedResponseError:
         return MalformedResponseError(
-            f"OSVI's answer could not be read: {problem}.",
+            f"OSVI's answer could not be read: {bound(problem)}.",
             status_code=response.status_code,
-            body=text(response.content),
+            body=bound(text(response.content)),
             may_have_taken_effect=not self.read_only,
         )
+
+
+def path_segment(field_name: str, value: object) -> str:
+    """`value` as exactly one path segment: every byte outside the unreserved set percent-encoded, and
+    never a dot segment, which HTTP clients collapse ("/session/../support" is "/support"). The params
+    models refuse such ids already; this is the last check before an id becomes part of a URL."""
+    segment = quote(str(value), safe="")
+    if segment in DOT_SEGMENTS or not segment:
+        raise InvalidRequestError(field_name, f"{value!r} is not an id: it would leave its place in the request path.")
+    return segment
 
 
 def with_json_content_type(headers: Mapping[str, str]) -> SecretHeaders:

@@ -1,6 +1,6 @@
 """Typed requests and results of the OSVI Chat v1 API, one module per resource."""
 
-from ._base import AgentId, CustomerId, SessionId, SessionMode, SessionStatus
+from ._base import DOT_SEGMENTS, AgentId, CustomerId, SessionId, SessionMode, SessionStatus
 from .agents import ActiveAgent, ActiveAgents, ListActiveAgentsParams
 from .messages import SendMessageParams, SendMessageResult
 from .sessions import (
@@ -23,6 +23,7 @@ from .support import (
 )
 
 __all__ = [
+    "DOT_SEGMENTS",
     "MAX_CONTEXT_ENTRIES",
     "ActiveAgent",
     "ActiveAgents",

@@ -20,12 +20,30 @@ def _no_surrounding_space(value: str) -> str:
     return value
 
 
+#: Ids that HTTP libraries collapse as dot segments ("/session/../support" becomes "/support"): an id
+#: must stay one path segment, so these are refused wherever an id is taken, not only in paths.
+DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def _one_segment(value: str) -> str:
+    if value in DOT_SEGMENTS:
+        raise ValueError(f"{value!r} is not an id: it would leave its place in the request path")
+    # CR, LF, NUL and other control characters: never part of an id, and the classic way out of a header
+    # or a log line. Percent-encoding would carry them, but no id legitimately holds them.
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        raise ValueError(f"must not contain control or invisible characters (found U+{ord(bad):04X})")
+    return value
+
+
 # Strings are strict: pydantic refuses a lone surrogate (what an LLM's JSON "\ud83d" decodes to), which
 # UTF-8 cannot carry, so the caller hears "nothing was sent" instead of an encoding crash.
 #: Free text sent as is (a message, a context entry): non-blank.
 Text = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
-#: An identifier: non-blank, without surrounding whitespace.
-Identifier = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_surrounding_space)]
+#: An identifier: non-blank, without surrounding whitespace, printable, never a dot segment.
+Identifier = Annotated[
+    str, AfterValidator(_not_blank), AfterValidator(_no_surrounding_space), AfterValidator(_one_segment)
+]
 
 AGENT_ID_EXAMPLE = "agent_IsZ3Q6Sf_60Eh26XQMGbz-R_og"
 SESSION_ID_EXAMPLE = "4718a326-417b-4dda-90d0-21fd65a11cb8"

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from osvi_integrations import errors
 from osvi_integrations._config import build_config
 from osvi_integrations._transport import SyncHttpxTransport, _ParsedUrls
-from osvi_integrations.protocol import OPERATIONS, Operation, PreparedRequest, RawResponse
+from osvi_integrations.protocol import OPERATIONS, Masker, Operation, PreparedRequest, RawResponse
 
 SESSION = {
     "id": "4718a326-417b-4dda-90d0-21fd65a11cb8",
@@ -149,7 +149,10 @@ def test_parsed_urls_give_the_request_a_string_gives(library: str) -> None:
         return module.Response(200, content=b"{}")
 
     transport = SyncHttpxTransport(
-        module.Client(transport=module.MockTransport(handler)), owns_client=False, origin="https://api.osvi.test"
+        module.Client(transport=module.MockTransport(handler)),
+        owns_client=False,
+        origin="https://api.osvi.test",
+        masker=Masker(SecretStr("tok")),
     )
     for _ in range(2):  # the second round is served from the cache
         for url in URLS:
