@@ -69,8 +69,14 @@ class RelayLLM(BaseChatModel):
             relay = ToolCall(name="osvi_send_message", args={"content": last.text}, id=f"call_{len(messages)}")
             answer = AIMessage("", tool_calls=[relay])
         else:
-            answer = AIMessage(last.text)
+            answer = AIMessage(_reply(last))
         return ChatResult(generations=[ChatGeneration(message=answer)])
+
+
+def _reply(message: BaseMessage) -> str:
+    """What this stand-in says after a tool result: the agent's reply, the first line of the tool's text
+    (the lines after it are the session's fields, which a real LLM reads and need not repeat)."""
+    return message.text.splitlines()[0] if message.text else ""
 
 
 def build_agent(target: Target) -> Any:

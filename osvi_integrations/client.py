@@ -15,7 +15,16 @@ from ._config import AGENT_ENV, ClientConfig, build_config
 from ._transport import async_transport, sync_transport
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
-from .protocol import SEND_MESSAGE, Masker, Operation, PreparedRequest, base_headers, with_json_content_type
+from .protocol import (
+    LIST_ACTIVE_SESSIONS,
+    SEND_MESSAGE,
+    Masker,
+    Operation,
+    PreparedRequest,
+    base_headers,
+    check_session_owner,
+    with_json_content_type,
+)
 from .resources import (
     Agents,
     AsyncAgents,
@@ -97,6 +106,20 @@ class _ClientBase:
         params = operation.validate(arguments)
         return operation.build(self._config, self._headers, params, json_headers=self._json_headers)
 
+    @staticmethod
+    def _for_customer(
+        operation: Operation[Any, Any], customer_id: str, agent_uuid: str | None, arguments: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """`arguments` with the bound customer and agent; another one named in them is refused."""
+        bound = dict(arguments)
+        for name, value in (("customer_id", customer_id), ("agent_uuid", agent_uuid)):
+            given = arguments.get(name)
+            if value is not None and given is not None and given != value:
+                raise InvalidRequestError(name, f"is bound to {value!r}; nothing was sent.")
+            if value is not None and name in operation.params.model_fields:
+                bound[name] = value
+        return bound
+
     def _agent(self, agent_uuid: str | None) -> str:
         """`agent_uuid`, or the configured default agent."""
         agent = agent_uuid if agent_uuid is not None else self._config.default_agent_uuid
@@ -159,7 +182,9 @@ class OSVIClient(_ClientBase):
 
     def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
-        request = self._prepare(operation, arguments)
+        return self._run(operation, self._prepare(operation, arguments))
+
+    def _run(self, operation: Operation[Any, ResultT], request: PreparedRequest) -> ResultT:
         config = self._config
         started, remaining = time.monotonic(), config.timeout
         budget: CallBudget | None = None
@@ -175,6 +200,22 @@ class OSVIClient(_ClientBase):
                 delay = budget.after_failure(error)
             time.sleep(delay)
             remaining = budget.remaining()
+
+    def invoke_for_customer(
+        self, operation: Operation[Any, ResultT], /, customer_id: str, agent_uuid: str | None = None, **arguments: Any
+    ) -> ResultT:
+        """`invoke` on behalf of one customer (and agent, when given): an operation that takes a
+        `customer_id` / `agent_uuid` gets these, and an operation on a named session (`inject_context`,
+        the support commands) runs only if that session is an active session of this customer (with
+        this agent); otherwise `InvalidRequestError` names `session_id` and nothing is sent. It costs
+        one read (`list_active_sessions`) first. What customer-bound tools use."""
+        arguments = self._for_customer(operation, customer_id, agent_uuid, arguments)
+        if operation.acts_on_a_named_session:
+            request = self._prepare(operation, arguments)  # a bad argument is refused before the look-up
+            sessions = self.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
+            check_session_owner(sessions, arguments.get("session_id"), customer_id, agent_uuid)
+            return self._run(operation, request)
+        return self.invoke(operation, **arguments)
 
     def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
@@ -249,7 +290,9 @@ class AsyncOSVIClient(_ClientBase):
 
     async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
-        request = self._prepare(operation, arguments)
+        return await self._run(operation, self._prepare(operation, arguments))
+
+    async def _run(self, operation: Operation[Any, ResultT], request: PreparedRequest) -> ResultT:
         config = self._config
         started, remaining = time.monotonic(), config.timeout
         budget: CallBudget | None = None
@@ -267,6 +310,18 @@ class AsyncOSVIClient(_ClientBase):
 
             await asyncio.sleep(delay)
             remaining = budget.remaining()
+
+    async def invoke_for_customer(
+        self, operation: Operation[Any, ResultT], /, customer_id: str, agent_uuid: str | None = None, **arguments: Any
+    ) -> ResultT:
+        """`invoke` on behalf of one customer (and agent); see `OSVIClient.invoke_for_customer`."""
+        arguments = self._for_customer(operation, customer_id, agent_uuid, arguments)
+        if operation.acts_on_a_named_session:
+            request = self._prepare(operation, arguments)
+            sessions = (await self.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
+            check_session_owner(sessions, arguments.get("session_id"), customer_id, agent_uuid)
+            return await self._run(operation, request)
+        return await self.invoke(operation, **arguments)
 
     async def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None

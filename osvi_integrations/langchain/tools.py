@@ -21,8 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, 
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from ..errors import ConfigurationError, InvalidRequestError, OSVIError
-from ..protocol import OPERATIONS, SEND_MESSAGE, Operation, describe_error
-from ..protocol.operation import invalid_request
+from ..protocol import OPERATIONS, SEND_MESSAGE, Operation, describe_error, invalid_request, result_text
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, OSVIConnection
 
 #: Every tool name is this prefix + the operation's name, so OSVI tools never clash with another
@@ -166,14 +165,18 @@ class OSVITool(OSVIConnection, BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
         **arguments: Any,
     ) -> tuple[str, BaseModel]:
-        bound = self._app_arguments(config)
+        customer, agent = self._bound(config)
         try:
-            result = self._get_client().invoke(self.operation, **arguments, **bound)
+            client = self._get_client()
+            if customer is None:
+                result = client.invoke(self.operation, **arguments, **self._agent_argument(agent))
+            else:
+                result = client.invoke_for_customer(self.operation, customer, agent, **arguments)
         except ConfigurationError:
             raise  # the application's mistake, not something the LLM can fix
         except OSVIError as error:
             raise ToolException(describe_error(error, self.operation)) from error
-        return result.summary(), result
+        return result_text(result), result
 
     async def _arun(
         self,
@@ -182,38 +185,45 @@ class OSVITool(OSVIConnection, BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
         **arguments: Any,
     ) -> tuple[str, BaseModel]:
-        bound = self._app_arguments(config)
+        customer, agent = self._bound(config)
         try:
             client = await self._aget_client()
-            result = await client.invoke(self.operation, **arguments, **bound)
+            if customer is None:
+                result = await client.invoke(self.operation, **arguments, **self._agent_argument(agent))
+            else:
+                result = await client.invoke_for_customer(self.operation, customer, agent, **arguments)
         except ConfigurationError:
             raise
         except OSVIError as error:
             raise ToolException(describe_error(error, self.operation)) from error
-        return result.summary(), result
+        return result_text(result), result
 
-    def _app_arguments(self, config: RunnableConfig) -> dict[str, str]:
-        """`agent_uuid` / `customer_id` for this run, for the operations that take them."""
+    def _agent_argument(self, agent: str | None) -> dict[str, str]:
+        return {"agent_uuid": agent} if agent is not None and self.operation.takes_agent else {}
+
+    def _bound(self, config: RunnableConfig) -> tuple[str | None, str | None]:
+        """(customer, agent) this run is bound to: `config["configurable"]` first, then the tool's fields.
+
+        A tool bound to a customer acts only for that customer: operations that take a customer get it,
+        and an operation on a session the LLM names (`inject_context`, the operator tools) runs only on an
+        active session of that customer (and of the bound agent), checked before anything is sent."""
         fields = self.operation.params.model_fields
         configurable = config.get("configurable") or {}
-        bound: dict[str, str] = {}
         how = (
             f"set it on the tool or pass config={{'configurable': {{{AGENT_UUID_KEY!r}: ..., "
             f"{CUSTOMER_ID_KEY!r}: ...}}}}"
         )
+        agent = configurable.get(AGENT_UUID_KEY) or self.agent_uuid
+        customer = configurable.get(CUSTOMER_ID_KEY) or self.customer_id
         # Missing values are programming errors, raised as such: the LLM could not fix them and must not guess.
-        if "agent_uuid" in fields:
-            agent = configurable.get(AGENT_UUID_KEY) or self.agent_uuid
-            if agent is None and self._client_config().default_agent_uuid is None:
-                raise ValueError(f"{self.name} needs an agent_uuid: {how}, or set OSVI_AGENT_UUID.")
-            if agent is not None:
-                bound["agent_uuid"] = _text_setting("agent_uuid", agent)
-        if "customer_id" in fields:
-            customer = configurable.get(CUSTOMER_ID_KEY) or self.customer_id
-            if not customer:
-                raise ValueError(f"{self.name} needs a customer_id: {how}.")
-            bound["customer_id"] = _text_setting("customer_id", customer)
-        return bound
+        if "agent_uuid" in fields and agent is None and self._client_config().default_agent_uuid is None:
+            raise ValueError(f"{self.name} needs an agent_uuid: {how}, or set OSVI_AGENT_UUID.")
+        if "customer_id" in fields and not customer:
+            raise ValueError(f"{self.name} needs a customer_id: {how}.")
+        return (
+            _text_setting("customer_id", customer) if customer else None,
+            _text_setting("agent_uuid", agent) if agent is not None else None,
+        )
 
 
 def _text_setting(name: str, value: object) -> str:

@@ -13,7 +13,7 @@ from ._wire import (
     parse_retry_after,
     redact,
 )
-from .operation import Effect, Operation, with_json_content_type
+from .operation import Effect, Operation, check_session_owner, invalid_request, with_json_content_type
 from .operations import (
     CLOSE_SESSION,
     CREATE_SESSION,
@@ -30,7 +30,7 @@ from .operations import (
     WHISPER_TO_AGENT,
 )
 from .outcomes import ERROR_TABLE, error_from_response, error_table_markdown
-from .wording import describe_error
+from .wording import describe_error, result_fields, result_text
 
 __all__ = [
     "ERROR_TABLE",
@@ -38,6 +38,7 @@ __all__ = [
     "Masker",
     "SecretHeaders",
     "bound",
+    "check_session_owner",
     "error_from_response",
     "error_table_markdown",
     "with_json_content_type",
@@ -61,6 +62,9 @@ __all__ = [
     "RawResponse",
     "base_headers",
     "describe_error",
+    "invalid_request",
+    "result_fields",
+    "result_text",
     "parse_retry_after",
     "redact",
 ]

@@ -91,6 +91,14 @@ class Operation(Generic[ParamsT, ResultT]):
         return self.params.__pydantic_validator__
 
     @cached_property
+    def acts_on_a_named_session(self) -> bool:
+        """Whether the caller names the session (`session_id`) without naming its customer: the API then
+        acts on whichever session that is. A caller bound to one customer checks the session first
+        (`check_session_owner`). `send_message` names its customer, and OSVI refuses another's session."""
+        fields = self.params.model_fields
+        return "session_id" in fields and "customer_id" not in fields
+
+    @cached_property
     def takes_agent(self) -> bool:
         """Whether the params have an `agent_uuid` (which a client fills from its default agent)."""
         return "agent_uuid" in self.params.model_fields
@@ -214,6 +222,23 @@ class Operation(Generic[ParamsT, ResultT]):
             body=bound(text(response.content)),
             may_have_taken_effect=not self.read_only,
         )
+
+
+def check_session_owner(
+    sessions: Mapping[str, Any], session_id: object, customer_id: str, agent_uuid: str | None
+) -> None:
+    """Raises `InvalidRequestError` (nothing is sent) unless `session_id` is one of the customer's active
+    sessions (`sessions`: the customer's active sessions keyed by agent, as `list_active_sessions` reads
+    them), with `agent_uuid` when one is bound. What a tool bound to one customer checks before it acts
+    on a session the model named."""
+    for agent, session in sessions.items():
+        if getattr(session, "id", None) == session_id and (agent_uuid is None or agent == agent_uuid):
+            return
+    whose = f"customer {customer_id!r}" + (f" with agent {agent_uuid!r}" if agent_uuid else "")
+    raise InvalidRequestError(
+        "session_id",
+        f"is not an active session of {whose}: this tool acts only for that customer. Nothing was sent.",
+    )
 
 
 def path_segment(field_name: str, value: object) -> str:

@@ -4,7 +4,10 @@ what failed and whether repeating the call could duplicate something. Built from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from ..errors import (
     APIConnectionError,
@@ -69,6 +72,46 @@ def _what_failed(error: OSVIError) -> str:
     if isinstance(error, ConfigurationError):
         return error.message.rstrip(".") + "."
     return f"OSVI request failed: {error.message}"
+
+
+#: Yes/no readings of a session that the result models define as properties; shown with the fields.
+FLAG_FIELDS = ("human_has_taken_over", "needs_human")
+#: Left out of the details line: the summary above it already shows the reply.
+_NOT_IN_DETAILS = frozenset({"reply", "summary"})
+_PLAIN = (str, bool, int, float)
+
+
+def result_fields(result: BaseModel) -> dict[str, Any]:
+    """The result as JSON values: its declared fields, the yes/no flags it defines, then any field OSVI
+    added later (what the MCP structured content holds, without the summary)."""
+    dumped = result.model_dump(mode="json")
+    fields = {name: dumped[name] for name in type(result).model_fields}
+    for flag in FLAG_FIELDS:
+        if isinstance(getattr(type(result), flag, None), property):
+            fields[flag] = getattr(result, flag)
+    for name, value in dumped.items():
+        fields.setdefault(name, value)
+    return fields
+
+
+def result_text(result: BaseModel, fields: Mapping[str, Any] | None = None) -> str:
+    """What a model reads of a result, complete on its own: the summary (the reply, and any takeover or
+    escalation stated plainly), then one line with the plain fields (`session_id`, `state`, `mode`,
+    `help_requested`...). The LangChain tools' content and the MCP text block are this text."""
+    summary: str = result.summary()  # type: ignore[attr-defined]  # every result model has one
+    values = result_fields(result) if fields is None else fields
+    details = [
+        f"{name}: {_plain(value)}"
+        for name, value in values.items()
+        if name not in _NOT_IN_DETAILS and isinstance(value, _PLAIN)
+    ]
+    return f"{summary}\n{'; '.join(details)}" if details else summary
+
+
+def _plain(value: str | bool | float) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"  # as JSON writes them
+    return str(value)
 
 
 def _continuing(text: str) -> str:

@@ -84,7 +84,7 @@ def test_escalation_and_takeover_pause_and_resume_without_resending(
     last = agent.invoke({"messages": [HumanMessage("Thanks, that's all.")]}, config)
     assert last["messages"][-1].content == "Glad to help!"
     tool_reply = last["messages"][-2]
-    assert tool_reply.content == "You're welcome! Anything else I can do for you? (offer a 10% voucher)"
+    assert tool_reply.content.splitlines()[0] == "You're welcome! Anything else I can do for you? (offer a 10% voucher)"
     assert [r.content for r in sandbox.engine.processed] == [
         "Where is my order 12345?",
         "I want to talk to a human",

@@ -47,7 +47,8 @@ def test_a_whole_conversation_through_the_toolkit(sandbox: SandboxServer, custom
     assert isinstance(started.artifact, Session) and started.artifact.metadata.context == ["Late parcel."]
     session = started.artifact.id
     hello = run("osvi_send_message", content="Hello", session_id=session)
-    assert hello.content == "Hello Alex! I'm the OSVI sandbox assistant. How can I help you today?"
+    assert first_line(hello) == "Hello Alex! I'm the OSVI sandbox assistant. How can I help you today?"
+    assert f"session_id: {session}; state: default; mode: ai; help_requested: false" in str(hello.content)
     run("osvi_inject_context", session_id=session, context="Earlier call: wants a refund.")
     escalated = run("osvi_send_message", content="I want to talk to a human")
     assert "[Escalation requested" in str(escalated.content)
@@ -64,7 +65,7 @@ def test_a_whole_conversation_through_the_toolkit(sandbox: SandboxServer, custom
     run("osvi_whisper_to_agent", session_id=session, message="offer a 10% voucher")
     run("osvi_hand_back_to_agent", session_id=session)
     back = run("osvi_send_message", content="Thanks, that's all.")
-    assert back.content == "You're welcome! Anything else I can do for you? (offer a 10% voucher)"
+    assert first_line(back) == "You're welcome! Anything else I can do for you? (offer a 10% voucher)"
     run("osvi_close_session", session_id=session)
     closed = run("osvi_send_message", content="One more thing", session_id=session)
     assert closed.status == "error" and "send without session_id" in str(closed.content)
@@ -129,8 +130,14 @@ def test_bad_token_error_does_not_echo_it(sandbox: SandboxServer) -> None:
 async def test_async_invoke(sandbox: SandboxServer, customer_id: str) -> None:
     tool = make_tool(sandbox, SEND_MESSAGE, agent_uuid=SUPPORT_AGENT, customer_id=customer_id)
     message = await tool.ainvoke(call(tool.name, content="Hello"))
-    assert isinstance(message.artifact, SendMessageResult) and message.content == message.artifact.reply
+    assert isinstance(message.artifact, SendMessageResult) and first_line(message) == message.artifact.reply
+    assert f"session_id: {message.artifact.session_id}; state: default; mode: ai" in str(message.content)
     text = await tool.ainvoke({"content": "Thanks"})  # plain args: content only
-    assert text == "You're welcome! Anything else I can do for you?"
+    assert text.splitlines()[0] == "You're welcome! Anything else I can do for you?"
     assert [r.content for r in sandbox.engine.processed] == ["Hello", "Thanks"]
     await tool.aclose()
+
+
+def first_line(message: ToolMessage) -> str:
+    """The summary's first line (the reply); the fields line follows."""
+    return str(message.content).splitlines()[0]

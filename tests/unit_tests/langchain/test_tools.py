@@ -13,7 +13,14 @@ from pydantic import BaseModel
 
 from osvi_integrations import ConfigurationError, InvalidRequestError, OSVIClient, OSVIError
 from osvi_integrations.langchain import OSVISendMessageInput, OSVISendMessageTool, OSVITool, OSVIToolkit
-from osvi_integrations.protocol import OPERATIONS, SEND_MESSAGE, TAKEOVER_SESSION, Operation, describe_error
+from osvi_integrations.protocol import (
+    OPERATIONS,
+    SEND_MESSAGE,
+    TAKEOVER_SESSION,
+    Operation,
+    describe_error,
+    result_text,
+)
 
 from .standard_params import TOOL_EXAMPLES
 
@@ -56,13 +63,18 @@ ANSWERS: dict[str, Any] = {
 
 
 class Canned:
-    """Answers every request with one response; records what was sent."""
+    """Answers every request with one response; records what was sent. The look-up a customer-bound
+    tool makes before acting on a named session (the customer's active sessions) is answered with the
+    customer's session, and not recorded."""
 
     def __init__(self, status: int, body: Any) -> None:
         self.status, self.body = status, body
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/chat/session/active" and "agent_uuid" not in request.url.params:
+            if self.body is not ANSWERS["list_active_sessions"]:
+                return httpx.Response(200, json=ANSWERS["list_active_sessions"])
         self.requests.append(request)
         return httpx.Response(self.status, json=self.body)
 
@@ -163,7 +175,8 @@ async def test_content_is_the_summary_and_the_artifact_the_result(operation: Ope
     ):
         assert isinstance(message, ToolMessage) and message.status == "success"
         assert isinstance(message.artifact, operation.result)
-        assert message.content == message.artifact.summary()
+        assert message.content == result_text(message.artifact)
+        assert message.artifact.summary() in message.content
     sent = canned.requests[0]
     if operation.method == "POST" and "agent_uuid" in operation.params.model_fields:
         assert b'"agent_uuid":"agent_a"' in sent.content and b'"customer_id":"+15550100"' in sent.content
