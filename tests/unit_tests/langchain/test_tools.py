@@ -72,9 +72,9 @@ class Canned:
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v1/chat/session/active" and "agent_uuid" not in request.url.params:
-            if self.body is not ANSWERS["list_active_sessions"]:
-                return httpx.Response(200, json=ANSWERS["list_active_sessions"])
+        owner_check = request.url.path == "/v1/chat/session/active" and "agent_uuid" not in request.url.params
+        if owner_check and self.body is not ANSWERS["list_active_sessions"]:
+            return httpx.Response(200, json=ANSWERS["list_active_sessions"])
         self.requests.append(request)
         return httpx.Response(self.status, json=self.body)
 
