@@ -15,9 +15,11 @@ built, aiohttp when an async client first sends, asyncio by async code only (syn
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
+import weakref
 from collections.abc import Mapping
 from functools import cache
 from types import ModuleType
@@ -64,11 +66,60 @@ if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
 KEEPALIVE_EXPIRY = 5.0
 
 
+#: The loggers of the HTTP libraries that log response headers at DEBUG level (httpcore's trace logs
+#: every header the server sent, a `Location` that echoes the token included).
+_LIBRARY_LOGGERS = (
+    *(
+        f"{library}.{part}"
+        for library in ("httpcore2", "httpcore")
+        for part in ("connection", "connection_pool", "http11", "http2", "proxy", "socks")
+    ),
+    "httpx2",
+    "httpx",
+    "aiohttp.client",
+    "aiohttp.internal",
+)
+
+
+class _MaskingFilter(logging.Filter):
+    """Masks the tokens of live clients in the HTTP libraries' log records. Filters run only for
+    records that are emitted (DEBUG off: no cost)."""
+
+    def __init__(self) -> None:
+        super().__init__("osvi_integrations")
+        self.maskers: weakref.WeakSet[Masker] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        maskers = list(self.maskers)
+        if maskers:
+            message = record.getMessage()
+            masked = message
+            for masker in maskers:
+                masked = masker.text(masked)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+
+_masking_filter: _MaskingFilter | None = None
+
+
+def mask_in_library_logs(masker: Masker) -> None:
+    """Masks `masker`'s token in what the HTTP libraries log, for as long as `masker` lives."""
+    global _masking_filter
+    if _masking_filter is None:
+        _masking_filter = _MaskingFilter()
+        for name in _LIBRARY_LOGGERS:
+            logging.getLogger(name).addFilter(_masking_filter)
+    _masking_filter.maskers.add(masker)
+
+
 def sync_transport(
     client: httpx.Client | httpx2.Client | None, *, max_connections: int, origin: str, masker: Masker
 ) -> SyncTransport:
     """The transport of an `OSVIClient`: its own httpx2 pool, or the caller's client. `masker` masks the
     token in everything the server sends, as it arrives."""
+    mask_in_library_logs(masker)
     if client is None:
         import httpx2
 
@@ -88,6 +139,7 @@ def async_transport(
     client: httpx.AsyncClient | httpx2.AsyncClient | None, *, max_connections: int, origin: str, masker: Masker
 ) -> AsyncTransport:
     """The transport of an `AsyncOSVIClient`: its own aiohttp pool, or the caller's client."""
+    mask_in_library_logs(masker)
     if client is None:
         return AiohttpTransport(max_connections=max_connections, origin=origin, masker=masker)
     return AsyncHttpxTransport(client, origin=origin, masker=masker)

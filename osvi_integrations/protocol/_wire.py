@@ -101,7 +101,7 @@ def text(body: bytes, limit: int = 500) -> str:
 #: reaches an error, a log or a model. Longer text is cut and says how much was left out.
 SERVER_TEXT_LIMIT = 500
 #: The most items of one list or object of a server body kept in an error's `body`, and how deep.
-_ITEMS_LIMIT = 50
+_ITEMS_LIMIT = 20
 _DEPTH_LIMIT = 6
 
 
@@ -142,7 +142,7 @@ class Masker:
     later copy (a result, an error's `body`, a parser's local, a log line) can carry it. The token is
     masked as sent, percent-encoded and JSON-escaped. Its repr shows nothing of it."""
 
-    __slots__ = ("_forms", "_text_forms")
+    __slots__ = ("__weakref__", "_forms", "_text_forms")
 
     def __init__(self, secret: SecretStr) -> None:
         raw = secret.get_secret_value()
