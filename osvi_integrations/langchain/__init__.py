@@ -11,6 +11,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY
 from .chat_models import ChatOSVI
+from .results import tool_result
 from .tools import (
     TOOL_NAME_PREFIX,
     OSVISendMessageInput,
@@ -33,4 +34,5 @@ __all__ = [
     "OSVIToolkit",
     "args_schema_for",
     "tool_name",
+    "tool_result",
 ]

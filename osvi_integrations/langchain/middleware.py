@@ -15,7 +15,7 @@ Needs `langchain` (for `create_agent`): `pip install "langchain>=1.0"`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 try:
     from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
@@ -29,6 +29,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel
 
 from ..protocol import OPERATIONS
+from .results import tool_result
 from .tools import tool_name
 
 EscalationReason = Literal["help_requested", "takeover"]
@@ -55,15 +56,22 @@ class OSVIEscalationRequest(TypedDict):
 
     type: Literal["osvi_escalation"]
     escalations: list[OSVIEscalation]
+    #: Set when the graph was resumed with a value it cannot use: what to resume with instead.
+    problem: NotRequired[str]
 
 
-def _fields(artifact: object) -> Mapping[str, Any] | None:
-    """The artifact's fields, whether it is the result model or the plain dict a checkpoint made of it."""
-    if isinstance(artifact, BaseModel):
+def bounded_repr(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _fields(message: ToolMessage) -> Mapping[str, Any] | None:
+    """The result's fields, whether the artifact is the result model or the dict a checkpoint made of it."""
+    result = tool_result(message)  # typed again, when a checkpoint made a dict of it
+    artifact = result if result is not None else message.artifact
+    if isinstance(artifact, BaseModel):  # also a custom tool's own model (`tool_names`)
         return artifact.model_dump()
-    if isinstance(artifact, Mapping):
-        return artifact
-    return None
+    return artifact if isinstance(artifact, Mapping) else None
 
 
 def find_escalations(
@@ -84,7 +92,7 @@ def find_escalations(
             break
         trailing.append(message)
     for message in reversed(trailing):
-        fields = _fields(message.artifact) if message.name in names else None
+        fields = _fields(message) if message.name in names else None
         if fields is None:
             continue
         mode = fields.get("mode")
@@ -111,11 +119,12 @@ def find_escalations(
     return found
 
 
-def _action(decision: object) -> HandoffAction:
+def _action(decision: object) -> HandoffAction | None:
+    """The action a resume value names, or None when it names none."""
     value = decision.get("action") if isinstance(decision, Mapping) else decision
-    if value in ("continue", "end"):
+    if value == "continue" or value == "end":
         return value
-    raise ValueError(f"Resume an OSVI escalation with 'continue' or 'end' (or {{'action': ...}}), got {decision!r}.")
+    return None
 
 
 class OSVIEscalationMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
@@ -157,7 +166,9 @@ class OSVIEscalationMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     Resume:
         After the person acted (e.g. `OSVIClient.support.takeover(session_id)`), resume with
         `Command(resume="continue")` (the LLM reads the tool result and goes on) or
-        `Command(resume="end")` (the run ends here, with no LLM turn). Nothing is sent again.
+        `Command(resume="end")` (the run ends here, with no LLM turn). Nothing is sent again. Any
+        other value is answered with a new interrupt whose `problem` says what to resume with, so a
+        thread never gets stuck on a mistyped answer.
 
     Takeover and escalation:
         Each escalation names its `reason` ("help_requested" or "takeover"), `session_id`, `mode`,
@@ -197,5 +208,19 @@ class OSVIEscalationMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         )
         if not escalations:
             return None
-        decision = interrupt(OSVIEscalationRequest(type="osvi_escalation", escalations=escalations))
-        return {"jump_to": "end"} if _action(decision) == "end" else None
+        request = OSVIEscalationRequest(type="osvi_escalation", escalations=escalations)
+        while True:
+            # A resume value it cannot use is answered with a new interrupt saying why, never an error:
+            # LangGraph keeps every resume value of a node, so raising would replay the bad one forever.
+            decision = interrupt(request)
+            action = _action(decision)
+            if action is not None:
+                return {"jump_to": "end"} if action == "end" else None
+            request = OSVIEscalationRequest(
+                type="osvi_escalation",
+                escalations=escalations,
+                problem=(
+                    f"Resume with 'continue' or 'end' (or {{'action': ...}}); got {bounded_repr(decision)}. "
+                    "Nothing was sent; the escalation is still waiting."
+                ),
+            )

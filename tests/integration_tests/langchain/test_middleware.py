@@ -120,12 +120,18 @@ async def test_async_agent(sandbox: SandboxServer, customer_id: str) -> None:
     assert [r.content for r in sandbox.engine.processed] == ["Can I talk to a real person?"]
 
 
-def test_a_bad_resume_value_is_refused(sandbox: SandboxServer, customer_id: str) -> None:
+def test_a_bad_resume_value_asks_again_and_the_thread_goes_on(sandbox: SandboxServer, customer_id: str) -> None:
     agent = build_agent(sandbox, [send("I want a human", "call-1")], OSVIEscalationMiddleware())
     config = config_for(customer_id)
     agent.invoke({"messages": [HumanMessage("I want a human")]}, config)
-    with pytest.raises(ValueError, match="'continue' or 'end'"):
-        agent.invoke(Command(resume="approve"), config)
+    for bad in ("later", "approve", {"action": "maybe"}):
+        again = agent.invoke(Command(resume=bad), config)
+        request = again["__interrupt__"][0].value
+        assert "'continue' or 'end'" in request["problem"] and repr(bad)[:20] in request["problem"]
+        assert request["escalations"][0]["reason"] == "help_requested"
+    ended = agent.invoke(Command(resume={"action": "end"}), config)
+    assert "__interrupt__" not in ended and isinstance(ended["messages"][-1], ToolMessage)
+    assert [r.content for r in sandbox.engine.processed] == ["I want a human"]  # never sent again
 
 
 class InterruptInsideTheToolCall(AgentMiddleware[AgentState[Any], Any, Any]):
