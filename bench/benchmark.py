@@ -54,7 +54,6 @@ from loopback_server import BODY as LOOPBACK_ANSWER
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SPEC = HERE.parent / "spec" / "send_message.openapi.yaml"
-SHARED_SPEC = Path("/work/shared/osvi-api/send_message.openapi.yaml")
 TOKEN = "bench-token"
 AGENT = "agent_IsZ3Q6Sf_60Eh26XQMGbz-R_og"
 BODY = {"agent_uuid": AGENT, "customer_id": "+15551112222", "content": "Where is my order?"}
@@ -454,7 +453,7 @@ def server_stats(port: int) -> dict[str, int]:
 
 def generate_client(workdir: Path) -> tuple[str | None, str]:
     """Generates a client from the OpenAPI spec with openapi-python-client; (import path, note)."""
-    spec = SPEC if SPEC.exists() else SHARED_SPEC  # the repository's copy of the shared contract
+    spec = SPEC  # the repository's copy of the contract (tests/unit_tests/test_spec_copy.py keeps it current)
     search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     tool = shutil.which("openapi-python-client", path=search)
     if tool is None:
