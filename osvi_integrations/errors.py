@@ -212,3 +212,17 @@ class APITimeoutError(APIConnectionError):
 
 class ConnectTimeoutError(ConnectError, APITimeoutError):
     """Timed out before a connection was made. Nothing was sent."""
+
+
+class PossiblyDeliveredError(OSVIError):
+    """A send that was in flight when its run stopped (a crash, a cancel, a timeout) is about to run again,
+    and the conversation shows it may already have been delivered: it is NOT sent again. `started_at`
+    (ISO 8601, UTC) is when the earlier attempt began. Read the conversation before resending; a model
+    or tool built with `resend_uncertain=True` resends instead."""
+
+    _effect_possible = True
+
+    def __init__(self, message: str, *, started_at: str, key: str) -> None:
+        super().__init__(message)
+        self.started_at = started_at
+        self.key = key

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
@@ -36,9 +36,12 @@ from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
 from ..client import AsyncOSVIClient, OSVIClient
 from ..conversation import SESSION_GONE
-from ..errors import NotDeliveredError, RetryableError
-from ..types import SendMessageResult
+from ..errors import NoActiveSessionError, NotDeliveredError, OSVIError, RetryableError
+from ..protocol import SEND_MESSAGE
+from ..protocol.intents import SendIntent, may_have_been_delivered
+from ..types import SendMessageResult, Session
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY, OSVIConnection
+from .ledger import TurnPlan, ledger_for_run, plan_turns, possibly_delivered
 
 _PROVIDER = "osvi"
 _CALL_KWARGS = frozenset({"customer_id", "session_id", "model", "agent_uuid", "input_fields", "context"})
@@ -63,6 +66,14 @@ class _Call:
     session: str | None
     #: (input_fields, context) for `create_session` when the call has no session to continue.
     start: tuple[dict[str, Any] | None, list[str] | None] | None
+    #: The customer turns `content` joins: (message id or None, text), oldest first.
+    turns: tuple[tuple[str | None, str], ...] = ()
+
+    def keys(self) -> list[str] | None:
+        """The turns' record keys, when every turn has an id (messages in LangGraph state do)."""
+        if not self.turns or any(message_id is None for message_id, _ in self.turns):
+            return None
+        return [f"turn:{message_id}" for message_id, _ in self.turns]
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,10 @@ class _Delivery:
     agent: str
     #: The closed or unknown session the thread was pinned to, when it continued in another one.
     continued_from: str | None
+    #: Earlier turns left out of this send (`osvi_skipped_turns`): never folded into a later message.
+    skipped: tuple[dict[str, Any], ...] = ()
+    #: The result is the record of an earlier, delivered attempt: nothing was sent this time.
+    replayed: bool = False
 
 
 class ChatOSVI(OSVIConnection, BaseChatModel):
@@ -190,6 +205,10 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
 
     context: list[str] | None = None
     """Notes given to the agent when a conversation starts (`create_session`); OSVI keeps the newest 5."""
+
+    resend_uncertain: bool = False
+    """Inside a LangGraph thread, resend a customer turn whose earlier attempt may have been delivered
+    (a crash or cancel mid-send, and the conversation changed since). Off: `PossiblyDeliveredError`."""
 
     trace_customer_id: bool = False
     """Report the customer id, input fields and context in traces (invocation params, serialized
@@ -415,34 +434,101 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
 
     def _send(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Delivery:
         call = self._plan(messages, kwargs)
+        keys = call.keys()
+        ledger = ledger_for_run() if keys is not None else None
+        if ledger is None or keys is None:
+            return self._deliver(call, call.content)
+        records = [ledger.get(key) for key in keys]
+        plan = plan_turns(records)
+        if plan.replay is not None:
+            return _replayed(plan.replay, call, records, plan)
+        if plan.check:
+            session = _evidence(self._get_client(), call)
+            self._settle(plan, call, session)
+        intent = _intent(call, plan)
+        for index in plan.send:
+            ledger.put(replace(intent, key=keys[index]))
+        try:
+            delivery = self._deliver(call, intent_content(call, plan))
+        except NotDeliveredError:
+            for index in plan.send:
+                ledger.put(replace(intent, key=keys[index], status="not_delivered"))
+            raise
+        except OSVIError:
+            for index in plan.send:
+                ledger.put(replace(intent, key=keys[index], status="uncertain"))
+            raise
+        for index in plan.send:
+            ledger.put(replace(intent, key=keys[index], status="delivered", result=_record(delivery)))
+        return _with_skipped(delivery, call, records, plan)
+
+    async def _asend(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Delivery:
+        call = self._plan(messages, kwargs)
+        keys = call.keys()
+        ledger = ledger_for_run() if keys is not None else None
+        if ledger is None or keys is None:
+            return await self._adeliver(call, call.content)
+        records = [await ledger.aget(key) for key in keys]
+        plan = plan_turns(records)
+        if plan.replay is not None:
+            return _replayed(plan.replay, call, records, plan)
+        if plan.check:
+            session = await _aevidence(await self._aget_client(), call)
+            self._settle(plan, call, session)
+        intent = _intent(call, plan)
+        for index in plan.send:
+            await ledger.aput(replace(intent, key=keys[index]))
+        try:
+            delivery = await self._adeliver(call, intent_content(call, plan))
+        except NotDeliveredError:
+            for index in plan.send:
+                await ledger.aput(replace(intent, key=keys[index], status="not_delivered"))
+            raise
+        except OSVIError:
+            for index in plan.send:
+                await ledger.aput(replace(intent, key=keys[index], status="uncertain"))
+            raise
+        for index in plan.send:
+            await ledger.aput(replace(intent, key=keys[index], status="delivered", result=_record(delivery)))
+        return _with_skipped(delivery, call, records, plan)
+
+    def _settle(self, plan: TurnPlan, call: _Call, session: Session | None) -> None:
+        """Raises `PossiblyDeliveredError` when the conversation shows an unfinished attempt may have
+        been delivered (unless `resend_uncertain`); returns when it cannot have been."""
+        if self.resend_uncertain:
+            return
+        updated = session.updated_at if session is not None else None
+        if any(may_have_been_delivered(i, updated, session_found=session is not None) for i in plan.check):
+            raise possibly_delivered(plan.check)
+
+    def _deliver(self, call: _Call, content: str) -> _Delivery:
         client = self._get_client()
         session = call.session
         if session is None and call.start is not None:
             session = _start(client, call)
         try:
-            result = client.send_message(call.agent, call.customer, call.content, session_id=session)
+            result = client.send_message(call.agent, call.customer, content, session_id=session)
         except SESSION_GONE:
             if call.session is None:
                 raise  # not a session this call was pinned to: nothing to fall back from
             # The error proves the message was not delivered: continue the thread in a new session, once.
             session = _start(client, call) if call.start is not None else None
-            result = client.send_message(call.agent, call.customer, call.content, session_id=session)
+            result = client.send_message(call.agent, call.customer, content, session_id=session)
             return _Delivery(result, call.agent, call.session)
         return _Delivery(result, call.agent, None)
 
-    async def _asend(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Delivery:
-        call = self._plan(messages, kwargs)
+    async def _adeliver(self, call: _Call, content: str) -> _Delivery:
         client = await self._aget_client()
         session = call.session
         if session is None and call.start is not None:
             session = await _astart(client, call)
         try:
-            result = await client.send_message(call.agent, call.customer, call.content, session_id=session)
+            result = await client.send_message(call.agent, call.customer, content, session_id=session)
         except SESSION_GONE:
             if call.session is None:
                 raise
             session = await _astart(client, call) if call.start is not None else None
-            result = await client.send_message(call.agent, call.customer, call.content, session_id=session)
+            result = await client.send_message(call.agent, call.customer, content, session_id=session)
             return _Delivery(result, call.agent, call.session)
         return _Delivery(result, call.agent, None)
 
@@ -468,7 +554,8 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
                 f"config={{'configurable': {{{CUSTOMER_ID_KEY!r}: ...}}}}."
             )
         agent = self._agent_for_call(kwargs)
-        content, saw_system = _customer_turn(messages)
+        turns, saw_system = _customer_turns(messages)
+        content = "\n\n".join(text for _, text in turns)
         if saw_system and not self._warned_system:
             self._warned_system = True
             warnings.warn(
@@ -480,7 +567,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         input_fields = kwargs.get("input_fields", self.input_fields)
         context = kwargs.get("context", self.context)
         start = (input_fields, context) if input_fields is not None or context is not None else None
-        return _Call(agent, customer, content, session, start)
+        return _Call(agent, customer, content, session, start, tuple(turns))
 
 
 def _with_configurable(config: RunnableConfig, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -510,20 +597,20 @@ async def _astart(client: AsyncOSVIClient, call: _Call) -> str:
     return session.id
 
 
-def _customer_turn(messages: Sequence[BaseMessage]) -> tuple[str, bool]:
-    """(the customer's newest words, whether there were system messages).
+def _customer_turns(messages: Sequence[BaseMessage]) -> tuple[list[tuple[str | None, str]], bool]:
+    """(the customer's newest turns as (message id, text), oldest first; whether there were system messages).
 
     The newest words are the HumanMessages after the latest reply (an AIMessage without tool calls).
     Tool-calling AIMessages and ToolMessages in between are passed over: that is how a supervisor or
     swarm agent hands a conversation over (`transfer_to_...` and its "Successfully transferred").
     """
-    parts: list[str] = []
+    parts: list[tuple[str | None, str]] = []
     for message in reversed(messages):
         if isinstance(message, AIMessage):
             if not (message.tool_calls or message.invalid_tool_calls):
                 break
         elif isinstance(message, HumanMessage):
-            parts.append(_text(message))
+            parts.append((message.id, _text(message)))
         elif not isinstance(message, SystemMessage | ToolMessage):
             raise ValueError(f"ChatOSVI sends customer messages only; got a {message.type!r} message.")
     if not parts:
@@ -532,7 +619,7 @@ def _customer_turn(messages: Sequence[BaseMessage]) -> tuple[str, bool]:
             "AI reply (tool calls and tool results of a handoff may follow them)."
         )
     saw_system = any(isinstance(m, SystemMessage) for m in messages)
-    return "\n\n".join(reversed(parts)), saw_system
+    return list(reversed(parts)), saw_system
 
 
 def _history_session(messages: Sequence[BaseMessage], agent: str) -> str | None:
@@ -578,6 +665,10 @@ def _metadata(delivery: _Delivery) -> dict[str, Any]:
     }
     if delivery.continued_from is not None:
         meta["continued_from_session_id"] = delivery.continued_from
+    if delivery.skipped:
+        meta["osvi_skipped_turns"] = list(delivery.skipped)
+    if delivery.replayed:
+        meta["osvi_replayed"] = True
     return meta
 
 
@@ -593,3 +684,79 @@ def _chunk(delivery: _Delivery) -> ChatGenerationChunk:
             content=delivery.result.reply or "", response_metadata=_metadata(delivery), chunk_position=position
         )
     )
+
+
+# -- send records (see `ledger`) ------------------------------------------------------------------
+
+
+def intent_content(call: _Call, plan: TurnPlan) -> str:
+    """The text of the turns this call sends: only those never sent (or failed before)."""
+    return "\n\n".join(call.turns[i][1] for i in plan.send)
+
+
+def _intent(call: _Call, plan: TurnPlan) -> SendIntent:
+    return SendIntent.begin(
+        "",
+        SEND_MESSAGE.name,
+        content=intent_content(call, plan),
+        agent=call.agent,
+        customer=call.customer,
+        session=call.session,
+    )
+
+
+def _record(delivery: _Delivery) -> dict[str, Any]:
+    return {
+        "result": delivery.result.model_dump(mode="json"),
+        "agent": delivery.agent,
+        "continued_from": delivery.continued_from,
+    }
+
+
+def _skipped(call: _Call, records: list[SendIntent | None], plan: TurnPlan) -> tuple[dict[str, Any], ...]:
+    skipped: list[dict[str, Any]] = []
+    for index in plan.skipped:
+        record = records[index]
+        if record is None:
+            continue
+        skipped.append(
+            {
+                "message_id": call.turns[index][0],
+                "status": record.status,
+                "may_have_taken_effect": record.status != "not_delivered",
+                "started_at": record.started_iso,
+            }
+        )
+    return tuple(skipped)
+
+
+def _with_skipped(delivery: _Delivery, call: _Call, records: list[SendIntent | None], plan: TurnPlan) -> _Delivery:
+    skipped = _skipped(call, records, plan)
+    return replace(delivery, skipped=skipped) if skipped else delivery
+
+
+def _replayed(intent: SendIntent, call: _Call, records: list[SendIntent | None], plan: TurnPlan) -> _Delivery:
+    record = intent.result or {}
+    result = SendMessageResult.model_validate(record.get("result") or {})
+    continued = record.get("continued_from")
+    delivery = _Delivery(
+        result,
+        str(record.get("agent") or call.agent),
+        continued if isinstance(continued, str) else None,
+        replayed=True,
+    )
+    return _with_skipped(delivery, call, records, plan)
+
+
+def _evidence(client: OSVIClient, call: _Call) -> Session | None:
+    try:
+        return client.sessions.get_active(call.customer, call.agent)
+    except NoActiveSessionError:
+        return None
+
+
+async def _aevidence(client: AsyncOSVIClient, call: _Call) -> Session | None:
+    try:
+        return await client.sessions.get_active(call.customer, call.agent)
+    except NoActiveSessionError:
+        return None

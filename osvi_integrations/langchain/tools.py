@@ -9,20 +9,34 @@ result is `result.summary()` (content) plus the typed result (artifact).
 from __future__ import annotations
 
 import functools
+import json
+import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from copy import copy
 from typing import Any, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun, Callbacks
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, BaseToolkit, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, create_model, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from ..errors import ConfigurationError, InvalidRequestError, OSVIError
-from ..protocol import OPERATIONS, SEND_MESSAGE, Operation, describe_error, invalid_request, result_text
+from ..client import AsyncOSVIClient, OSVIClient
+from ..errors import ConfigurationError, InvalidRequestError, NotDeliveredError, OSVIError
+from ..protocol import (
+    LIST_ACTIVE_SESSIONS,
+    OPERATIONS,
+    SEND_MESSAGE,
+    Operation,
+    describe_error,
+    invalid_request,
+    result_text,
+)
+from ..protocol.intents import SendIntent, may_have_been_delivered
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, OSVIConnection
+from .ledger import SendLedger, ledger_for_run, possibly_delivered
 
 #: Every tool name is this prefix + the operation's name, so OSVI tools never clash with another
 #: toolkit's `send_message` or `close_session` in one agent.
@@ -158,6 +172,62 @@ class OSVITool(OSVIConnection, BaseTool):
             data["handle_validation_error"] = functools.partial(_describe_invalid_arguments, operation)
         return data
 
+    resend_uncertain: bool = False
+    """Inside a LangGraph thread, run again a write whose earlier attempt may have taken effect (the
+    process stopped mid-call and the conversation changed since). Off: the LLM reads that it may
+    already have taken effect, and nothing is sent."""
+
+    def run(
+        self,
+        tool_input: str | dict[str, Any],
+        verbose: bool | None = None,
+        start_color: str | None = "green",
+        color: str | None = "green",
+        callbacks: Callbacks = None,
+        *,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: uuid.UUID | None = None,
+        config: RunnableConfig | None = None,
+        tool_call_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        # The tool call's id names this write's record (see `ledger`); LangChain does not pass it to `_run`.
+        token = _TOOL_CALL_ID.set(tool_call_id)
+        try:
+            return super().run(
+                tool_input, verbose, start_color, color, callbacks, tags=tags, metadata=metadata,
+                run_name=run_name, run_id=run_id, config=config, tool_call_id=tool_call_id, **kwargs,
+            )  # fmt: skip
+        finally:
+            _TOOL_CALL_ID.reset(token)
+
+    async def arun(
+        self,
+        tool_input: str | dict[str, Any],
+        verbose: bool | None = None,
+        start_color: str | None = "green",
+        color: str | None = "green",
+        callbacks: Callbacks = None,
+        *,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: uuid.UUID | None = None,
+        config: RunnableConfig | None = None,
+        tool_call_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        token = _TOOL_CALL_ID.set(tool_call_id)
+        try:
+            return await super().arun(
+                tool_input, verbose, start_color, color, callbacks, tags=tags, metadata=metadata,
+                run_name=run_name, run_id=run_id, config=config, tool_call_id=tool_call_id, **kwargs,
+            )  # fmt: skip
+        finally:
+            _TOOL_CALL_ID.reset(token)
+
     def _run(
         self,
         *,
@@ -168,10 +238,26 @@ class OSVITool(OSVIConnection, BaseTool):
         customer, agent = self._bound(config)
         try:
             client = self._get_client()
-            if customer is None:
-                result = client.invoke(self.operation, **arguments, **self._agent_argument(agent))
+            ledger, key = self._ledger()
+            if ledger is None:
+                result = self._call(client, customer, agent, arguments)
             else:
-                result = client.invoke_for_customer(self.operation, customer, agent, **arguments)
+                record = ledger.get(key)
+                if record is not None and record.status == "delivered":
+                    return self._replay(record)
+                if record is not None and record.status in ("in_flight", "uncertain"):
+                    self._settle(record, _tool_evidence(client, record))
+                intent = self._intent(key, customer, agent, arguments)
+                ledger.put(intent)
+                try:
+                    result = self._call(client, customer, agent, arguments)
+                except NotDeliveredError:
+                    ledger.put(intent.outcome("not_delivered"))
+                    raise
+                except OSVIError:
+                    ledger.put(intent.outcome("uncertain"))
+                    raise
+                ledger.put(intent.outcome("delivered", {"result": result.model_dump(mode="json")}))
         except ConfigurationError:
             raise  # the application's mistake, not something the LLM can fix
         except OSVIError as error:
@@ -188,15 +274,71 @@ class OSVITool(OSVIConnection, BaseTool):
         customer, agent = self._bound(config)
         try:
             client = await self._aget_client()
-            if customer is None:
-                result = await client.invoke(self.operation, **arguments, **self._agent_argument(agent))
+            ledger, key = self._ledger()
+            if ledger is None:
+                result = await self._acall(client, customer, agent, arguments)
             else:
-                result = await client.invoke_for_customer(self.operation, customer, agent, **arguments)
+                record = await ledger.aget(key)
+                if record is not None and record.status == "delivered":
+                    return self._replay(record)
+                if record is not None and record.status in ("in_flight", "uncertain"):
+                    self._settle(record, await _atool_evidence(client, record))
+                intent = self._intent(key, customer, agent, arguments)
+                await ledger.aput(intent)
+                try:
+                    result = await self._acall(client, customer, agent, arguments)
+                except NotDeliveredError:
+                    await ledger.aput(intent.outcome("not_delivered"))
+                    raise
+                except OSVIError:
+                    await ledger.aput(intent.outcome("uncertain"))
+                    raise
+                await ledger.aput(intent.outcome("delivered", {"result": result.model_dump(mode="json")}))
         except ConfigurationError:
             raise
         except OSVIError as error:
             raise ToolException(describe_error(error, self.operation)) from error
         return result_text(result), result
+
+    def _call(self, client: OSVIClient, customer: str | None, agent: str | None, arguments: dict[str, Any]) -> Any:
+        if customer is None:
+            return client.invoke(self.operation, **arguments, **self._agent_argument(agent))
+        return client.invoke_for_customer(self.operation, customer, agent, **arguments)
+
+    async def _acall(
+        self, client: AsyncOSVIClient, customer: str | None, agent: str | None, arguments: dict[str, Any]
+    ) -> Any:
+        if customer is None:
+            return await client.invoke(self.operation, **arguments, **self._agent_argument(agent))
+        return await client.invoke_for_customer(self.operation, customer, agent, **arguments)
+
+    def _ledger(self) -> tuple[SendLedger | None, str]:
+        """The thread's send records, for a write run as a tool call inside a LangGraph thread."""
+        call_id = _TOOL_CALL_ID.get()
+        if self.operation.read_only or not call_id:
+            return None, ""
+        return ledger_for_run(), f"call:{call_id}"
+
+    def _intent(self, key: str, customer: str | None, agent: str | None, arguments: dict[str, Any]) -> SendIntent:
+        session = arguments.get("session_id")
+        return SendIntent.begin(
+            key,
+            self.operation.name,
+            content=json.dumps(arguments, sort_keys=True, default=str),
+            agent=agent,
+            customer=customer,
+            session=session if isinstance(session, str) else None,
+        )
+
+    def _replay(self, record: SendIntent) -> tuple[str, BaseModel]:
+        """The recorded result of a call that was delivered before its run stopped: nothing is sent."""
+        result = self.operation.result.model_validate((record.result or {}).get("result") or {})
+        return result_text(result), result
+
+    def _settle(self, record: SendIntent, evidence: tuple[bool, str | None]) -> None:
+        found, updated_at = evidence
+        if not self.resend_uncertain and may_have_been_delivered(record, updated_at, session_found=found):
+            raise possibly_delivered((record,))
 
     def _agent_argument(self, agent: str | None) -> dict[str, str]:
         return {"agent_uuid": agent} if agent is not None and self.operation.takes_agent else {}
@@ -359,3 +501,29 @@ class OSVIToolkit(OSVIConnection, BaseToolkit):
             cls = OSVISendMessageTool if operation is SEND_MESSAGE else OSVITool
             tools.append(cls(operation=operation, agent_uuid=self.agent_uuid, customer_id=self.customer_id, **settings))
         return tools
+
+
+_TOOL_CALL_ID: ContextVar[str | None] = ContextVar("osvi_tool_call_id", default=None)
+_UNKNOWN = (True, None)  # "a session was found, changed at an unknown time": counts as "may"
+
+
+def _tool_evidence(client: OSVIClient, record: SendIntent) -> tuple[bool, str | None]:
+    """(session found, its updated_at) for a record, from the customer's active sessions."""
+    if record.customer is None:
+        return _UNKNOWN  # no read names a session without its customer: cannot tell
+    return _pick(record, client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
+
+
+async def _atool_evidence(client: AsyncOSVIClient, record: SendIntent) -> tuple[bool, str | None]:
+    if record.customer is None:
+        return _UNKNOWN
+    return _pick(record, (await client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions)
+
+
+def _pick(record: SendIntent, sessions: Mapping[str, Any]) -> tuple[bool, str | None]:
+    for agent, session in sessions.items():
+        if session.id == record.session or (record.session is None and agent == record.agent):
+            return True, session.updated_at
+    if record.session is None and record.agent is None:
+        return _UNKNOWN
+    return False, None

@@ -1,0 +1,173 @@
+"""Where the writes of a LangGraph thread are put on record before they leave the process.
+
+Inside a graph run (a node of a `StateGraph`, the tool node of `create_agent`) `ChatOSVI` and the OSVI
+tools record each customer turn or tool call as a `SendIntent` before sending it, and its outcome after.
+A resumed or re-invoked thread reads the record first:
+
+- delivered: the recorded result is returned, nothing is sent again (a crash after the send, before
+  the checkpoint, or durability "exit");
+- in flight or uncertain: the conversation is read (`get_active_session`); if it changed since the
+  attempt began, `PossiblyDeliveredError` (`may_have_taken_effect=True`) says so and nothing is sent,
+  unless the model or tool was built with `resend_uncertain=True`; if it did not, the send goes ahead;
+- a newer customer turn after a failed or cancelled one: only the new turn is sent; the earlier one is
+  reported in the reply's `response_metadata["osvi_skipped_turns"]`, never folded into it.
+
+The records go to the graph's LangGraph store (`compile(store=...)`, `create_agent(store=...)`): with a
+persistent one (`SqliteStore`, `PostgresStore`) they survive a crash of the process. A graph without a
+store gets a store in this process, which covers cancelled and failed turns but not a crash, and a
+warning says so once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from ..protocol.intents import SendIntent
+
+logger = logging.getLogger("osvi_integrations")
+
+NAMESPACE = "osvi_sends"
+
+
+class _Item:
+    __slots__ = ("value",)
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+
+
+class LocalStore:
+    """A bounded in-process stand-in for a LangGraph store (`get`/`put`/`aget`/`aput`/`delete`), for
+    graphs compiled without one. Forgets the oldest records past `limit`."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._items: OrderedDict[tuple[tuple[str, ...], str], _Item] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def get(self, namespace: tuple[str, ...], key: str) -> _Item | None:
+        with self._lock:
+            return self._items.get((namespace, key))
+
+    def put(self, namespace: tuple[str, ...], key: str, value: dict[str, Any], index: Any = None) -> None:
+        with self._lock:
+            self._items[(namespace, key)] = _Item(value)
+            self._items.move_to_end((namespace, key))
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+
+    async def aget(self, namespace: tuple[str, ...], key: str) -> _Item | None:
+        return self.get(namespace, key)
+
+    async def aput(self, namespace: tuple[str, ...], key: str, value: dict[str, Any], index: Any = None) -> None:
+        self.put(namespace, key, value)
+
+
+_LOCAL = LocalStore()
+_warned_no_store = False
+
+
+class SendLedger:
+    """The send records of one LangGraph thread, in a LangGraph store (`BaseStore`) or a `LocalStore`."""
+
+    def __init__(self, store: Any, thread: str) -> None:
+        self.store = store
+        self.namespace = (NAMESPACE, thread)
+
+    def get(self, key: str) -> SendIntent | None:
+        item = self.store.get(self.namespace, key)
+        return None if item is None else SendIntent.from_record(item.value)
+
+    async def aget(self, key: str) -> SendIntent | None:
+        item = await self.store.aget(self.namespace, key)
+        return None if item is None else SendIntent.from_record(item.value)
+
+    def put(self, intent: SendIntent) -> None:
+        self.store.put(self.namespace, intent.key, intent.to_record(), index=False)
+
+    async def aput(self, intent: SendIntent) -> None:
+        await self.store.aput(self.namespace, intent.key, intent.to_record(), index=False)
+
+
+def ledger_for_run() -> SendLedger | None:
+    """The ledger of the LangGraph thread this code runs in, or None outside a checkpointed graph run."""
+    global _warned_no_store
+    try:
+        from langgraph.config import get_config, get_store
+    except ImportError:  # LangGraph is not installed: no graph, no thread
+        return None
+    try:
+        config = get_config()
+    except RuntimeError:  # not inside a runnable
+        return None
+    thread = (config.get("configurable") or {}).get("thread_id")
+    if thread is None:
+        return None
+    store: Any
+    try:
+        store = get_store()
+    except (RuntimeError, KeyError, AttributeError):
+        store = None
+    if store is None:
+        if not _warned_no_store:
+            _warned_no_store = True
+            logger.warning(
+                "OSVI sends in LangGraph thread runs are recorded in this process only: compile the graph with a "
+                "persistent store (e.g. SqliteStore, PostgresStore) so a crash mid-send is never resent silently."
+            )
+        store = _LOCAL
+    return SendLedger(store, str(thread))
+
+
+class TurnPlan:
+    """What a call does with its customer turns, given their records (`plan_turns`)."""
+
+    __slots__ = ("check", "replay", "send", "skipped")
+
+    def __init__(
+        self,
+        send: tuple[int, ...] = (),
+        skipped: tuple[int, ...] = (),
+        replay: SendIntent | None = None,
+        check: tuple[SendIntent, ...] = (),
+    ) -> None:
+        #: The turns to send (indices), joined into one message.
+        self.send = send
+        #: Turns left out: an earlier attempt delivered them, may have, or failed before a newer turn.
+        self.skipped = skipped
+        #: Every turn was delivered: its recorded result is the answer, nothing is sent.
+        self.replay = replay
+        #: Attempts that never reported back: the conversation must be read before sending again.
+        self.check = check
+
+
+def plan_turns(records: list[SendIntent | None]) -> TurnPlan:
+    """Turns never sent are sent, and only they; a call whose turns all have records is the re-run of a
+    stopped one (a resume, a retry): delivered ones are replayed, failed ones resent, and ones that may
+    have been delivered are checked against the conversation first."""
+    fresh = tuple(i for i, record in enumerate(records) if record is None)
+    if fresh:
+        return TurnPlan(send=fresh, skipped=tuple(i for i in range(len(records)) if i not in fresh))
+    known = [r for r in records if r is not None]
+    pending = tuple(i for i, r in enumerate(known) if r.status != "delivered")
+    if not pending:
+        return TurnPlan(replay=known[-1], skipped=tuple(range(len(known) - 1)))
+    check = tuple(known[i] for i in pending if known[i].status in ("in_flight", "uncertain"))
+    return TurnPlan(send=pending, skipped=tuple(i for i in range(len(known)) if i not in pending), check=check)
+
+
+def possibly_delivered(intents: tuple[SendIntent, ...]) -> Any:
+    """The error for attempts that may have been delivered (the earliest is named)."""
+    from ..errors import PossiblyDeliveredError
+
+    first = min(intents, key=lambda i: i.started_at)
+    return PossiblyDeliveredError(
+        f"This may already have been delivered at {first.started_iso}: a send was in flight when the run "
+        "stopped, and the conversation has changed since. It was NOT sent again; read the conversation "
+        "(get_active_session) before resending.",
+        started_at=first.started_iso,
+        key=first.key,
+    )
