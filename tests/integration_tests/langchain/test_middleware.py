@@ -146,12 +146,16 @@ class InterruptInsideTheToolCall(AgentMiddleware[AgentState[Any], Any, Any]):
         return result
 
 
-def test_why_not_inside_the_tool_call_the_message_is_sent_again(sandbox: SandboxServer, customer_id: str) -> None:
+def test_inside_the_tool_call_the_send_record_keeps_a_resume_from_sending_again(
+    sandbox: SandboxServer, customer_id: str
+) -> None:
     agent = build_agent(
         sandbox, [send("I want to talk to a human", "call-1"), AIMessage("ok")], InterruptInsideTheToolCall()
     )
     config = config_for(customer_id)
     agent.invoke({"messages": [HumanMessage("I want to talk to a human")]}, config)
-    agent.invoke(Command(resume="continue"), config)
-    # Resuming re-ran the tool node from its start: the customer's message reached the agent twice.
-    assert [r.content for r in sandbox.engine.processed] == ["I want to talk to a human"] * 2
+    resumed = agent.invoke(Command(resume="continue"), config)
+    # Resuming re-ran the tool node from its start; the tool call's record (delivered) answered it.
+    assert [r.content for r in sandbox.engine.processed] == ["I want to talk to a human"]
+    tool_message = next(m for m in resumed["messages"] if isinstance(m, ToolMessage))
+    assert tool_message.status == "success" and "Escalation requested" in str(tool_message.content)
