@@ -4,10 +4,11 @@ over (`mode` "support"), and resumes WITHOUT sending the customer's message agai
 
 Why `before_model`: LangGraph resumes an interrupted graph by running the interrupted node again
 from its start. Interrupting inside the tool call (`wrap_tool_call`, after the tool returned) would
-run the tool node again on resume, and so send the customer's message a second time. The tool node's
-result is checkpointed when it finishes; the next node, `before_model`, sees its ToolMessage and is
-the one that pauses. Re-running it on resume repeats only a look at the state. `after_model` would be
-too late: the LLM would already have answered the tool result.
+run the tool node again on resume; only the tool call's send record (see `ledger`) would then keep the
+customer's message from being sent a second time. The tool node's result is checkpointed when it
+finishes (durability "sync"/"async"); the next node, `before_model`, sees its ToolMessage and is the one
+that pauses. Re-running it on resume repeats only a look at the state. `after_model` would be too
+late: the LLM would already have answered the tool result.
 
 Needs `langchain` (for `create_agent`): `pip install "langchain>=1.0"`.
 """
