@@ -40,3 +40,15 @@ async def test_session_ids_that_leave_their_segment_are_refused(
             # Sent as one segment (the FakeServer tests check the raw path); the sandbox knows no such session.
             assert result.is_error and "HTTP 404" in text_of(result)
     assert sandbox.engine.processed == []
+
+
+@pytest.mark.parametrize(("status", "kind"), [(200, "malformed"), (302, "json"), (400, "json"), (502, "json")])
+async def test_an_echoed_token_never_reaches_the_mcp_client(connect: Connect, status: int, kind: str) -> None:
+    from ..core.fakes import FakeServer
+    from ..core.test_boundaries import TOKEN, echoing
+
+    with FakeServer(echoing(status, kind)) as fake:
+        async with connect(base_url=fake.base_url, api_token=TOKEN) as client:
+            for name, args in (("send_message", {"customer_id": "c", "content": "hi"}), ("list_active_agents", {})):
+                result = await client.call_tool(name, args)
+                assert result.is_error and TOKEN not in str(result.model_dump())
