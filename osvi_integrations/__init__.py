@@ -24,6 +24,7 @@ from .errors import (
     NotFoundError,
     OSVIError,
     PermissionDeniedError,
+    PossiblyDeliveredError,
     RateLimitError,
     RedirectError,
     RejectedError,
@@ -47,9 +48,6 @@ from .types import (
     SupportCommandResult,
 )
 
-#: Older name of `SessionMode`.
-Mode = SessionMode
-
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -71,9 +69,9 @@ __all__ = [
     "InjectContextResult",
     "InvalidRequestError",
     "MalformedResponseError",
-    "Mode",
     "NoActiveSessionError",
     "NotDeliveredError",
+    "PossiblyDeliveredError",
     "NotFoundError",
     "OSVIClient",
     "OSVIError",

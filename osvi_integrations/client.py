@@ -104,7 +104,7 @@ class _ClientBase:
         if operation.takes_agent and arguments.get("agent_uuid") is None:
             arguments = {**arguments, "agent_uuid": self._agent(None)}
         params = operation.validate(arguments)
-        return operation.build(self._config, self._headers, params, json_headers=self._json_headers)
+        return operation.build(self._config.base_url, self._headers, params, json_headers=self._json_headers)
 
     @staticmethod
     def _for_customer(

@@ -15,8 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .errors import NoActiveSessionError, SessionClosedError, SessionNotFoundError
-from .types import InjectContextResult, SendMessageResult, Session
-from .types._base import HandoffFlags
+from .types import HandoffFlags, InjectContextResult, SendMessageResult, Session
 
 if TYPE_CHECKING:
     import asyncio

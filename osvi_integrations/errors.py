@@ -28,11 +28,6 @@ class OSVIError(Exception):
             self._effect_possible if may_have_taken_effect is None else may_have_taken_effect
         )
 
-    @property
-    def may_have_been_delivered(self) -> bool:
-        """Older name of `may_have_taken_effect`."""
-        return self.may_have_taken_effect
-
 
 class NotDeliveredError(OSVIError):
     """The request provably had no effect: nothing was delivered or applied. Sending again cannot duplicate it."""

@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError, create_model
 from pydantic_core import PydanticSerializationError
 
-from .._config import ClientConfig
 from ..errors import InvalidRequestError, MalformedResponseError, NotFoundError
 from ..types import DOT_SEGMENTS
 from ._wire import (
@@ -47,7 +46,9 @@ class Operation(Generic[ParamsT, ResultT]):
     """One API operation, defined once. The clients execute it; the LangChain and MCP tools are
     generated from it (name, title, description, input schema, annotations, result wording)."""
 
-    #: snake_case; the method name on the client's resource and the tool name.
+    #: snake_case, unique: `client.invoke(op)` runs it, the MCP tool has this name and the LangChain tool
+    #: this name after `osvi_`. (The resource methods mirror the API's own words instead, e.g.
+    #: `client.support.end` sends the `end` command, which is `hand_back_to_agent`.)
     name: str
     title: str
     #: What an AI agent reads: when to use it and what the result means.
@@ -139,20 +140,22 @@ class Operation(Generic[ParamsT, ResultT]):
 
     def build(
         self,
-        config: ClientConfig,
+        base_url: str,
         headers: Mapping[str, str],
         params: ParamsT,
         *,
         json_headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
-        """The request for `params`. A request with a body carries `json_headers`, by default `headers`
-        with the JSON content type (`with_json_content_type`), which a client builds once."""
+        """The request for `params` to `base_url` (the API root, already checked). A request with a body
+        carries `json_headers`, by default `headers` with the JSON content type (`with_json_content_type`),
+        which a client builds once."""
+        root = base_url
         if self._body_is_params:
             content = _direct_json(params)
             if content is not None:
                 if json_headers is None:
                     json_headers = with_json_content_type(headers)
-                return PreparedRequest(self.name, self.method, config.base_url + self.path, json_headers, content)
+                return PreparedRequest(self.name, self.method, root + self.path, json_headers, content)
         try:
             values = params.model_dump(mode="json", exclude_none=True)
         except PydanticSerializationError as exc:
@@ -160,7 +163,7 @@ class Operation(Generic[ParamsT, ResultT]):
         path = self.path
         for name in self._path_fields:
             path = path.replace("{" + name + "}", path_segment(name, values.pop(name)))
-        url = config.base_url + path
+        url = root + path
         if self.method == "GET":
             if values:
                 url += "?" + urlencode(values)

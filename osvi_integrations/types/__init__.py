@@ -1,6 +1,6 @@
 """Typed requests and results of the OSVI Chat v1 API, one module per resource."""
 
-from ._base import DOT_SEGMENTS, AgentId, CustomerId, SessionId, SessionMode, SessionStatus
+from ._base import DOT_SEGMENTS, AgentId, CustomerId, HandoffFlags, SessionId, SessionMode, SessionStatus
 from .agents import ActiveAgent, ActiveAgents, ListActiveAgentsParams
 from .messages import SendMessageParams, SendMessageResult
 from .sessions import (
@@ -32,6 +32,7 @@ __all__ = [
     "CreateSessionParams",
     "CustomerId",
     "GetActiveSessionParams",
+    "HandoffFlags",
     "InjectContextParams",
     "InjectContextResult",
     "ListActiveAgentsParams",

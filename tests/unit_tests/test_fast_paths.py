@@ -109,7 +109,7 @@ ARGUMENTS: dict[str, list[dict[str, Any]]] = {
 def _built(operation: Operation[Any, Any], arguments: dict[str, Any]) -> tuple[str, Any]:
     config = build_config(api_token="tok", base_url="https://api.osvi.ai")
     try:
-        request = operation.build(config, {"API-Token": "tok"}, operation.validate(arguments))
+        request = operation.build(config.base_url, {"API-Token": "tok"}, operation.validate(arguments))
     except errors.OSVIError as error:
         return type(error).__name__, str(error)
     body = json.loads(request.content) if request.content is not None else None

@@ -61,7 +61,7 @@ def _raw(status: int, body: object, headers: dict[str, str] | None = None) -> Ra
 
 
 def _build(op: Operation[Any, Any], **arguments: Any) -> tuple[str, str, Any]:
-    request = op.build(CONFIG, HEADERS, op.validate(arguments))
+    request = op.build(CONFIG.base_url, HEADERS, op.validate(arguments))
     assert request.headers["API-Token"] == TOKEN and TOKEN not in repr(request)
     assert request.headers["User-Agent"] == USER_AGENT
     body = json.loads(request.content) if request.content is not None else None
@@ -245,7 +245,7 @@ def test_bad_input_names_the_field(
     op: Operation[Any, Any], arguments: dict[str, Any], field: str, problem: str
 ) -> None:
     with pytest.raises(errors.InvalidRequestError) as info:
-        op.build(CONFIG, HEADERS, op.validate(arguments))
+        op.build(CONFIG.base_url, HEADERS, op.validate(arguments))
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ") and problem in str(info.value)
     assert isinstance(info.value, ValueError) and isinstance(info.value, errors.NotDeliveredError)

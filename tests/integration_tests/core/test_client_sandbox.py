@@ -78,7 +78,7 @@ def test_documented_agent_errors(
 ) -> None:
     with pytest.raises(cls) as info:
         client.send_message(agent, "+1555", "hi")
-    assert info.value.code == code and not info.value.may_have_been_delivered
+    assert info.value.code == code and not info.value.may_have_taken_effect
     assert sandbox.engine.request_count == 1  # 4xx is never retried
 
 
@@ -124,7 +124,7 @@ def test_engine_error_502_carries_upstream_body_and_is_not_resent(client: OSVICl
         client.send_message(FAULTY_AGENT, "+1555", "hi")
     assert info.value.status_code == 502
     assert info.value.upstream_body == {"state": "error", "reason": "sandbox_agent_always_fails"}
-    assert info.value.may_have_been_delivered
+    assert info.value.may_have_taken_effect
     assert sandbox.engine.request_count == 1
 
 
@@ -155,7 +155,7 @@ def test_throttling_gives_up_after_max_retries(client: OSVIClient, sandbox: Sand
     sandbox.engine.inject_fault(Fault(status=503, headers={"Retry-After": "0"}, times=5))
     with pytest.raises(errors.ServiceUnavailableError) as info:
         client.send_message(SUPPORT_AGENT, "+1555", "hi")
-    assert info.value.retry_after == 0 and not info.value.may_have_been_delivered
+    assert info.value.retry_after == 0 and not info.value.may_have_taken_effect
     assert sandbox.engine.request_count == 3 and sandbox.engine.processed == []
 
 
@@ -178,7 +178,7 @@ def test_read_timeout_after_delivery_is_not_resent(sandbox: SandboxServer) -> No
     c = OSVIClient(sandbox.api_token, base_url=sandbox.base_url, timeout=0.3, retry_policy=FAST_RETRIES)
     with c, pytest.raises(errors.APITimeoutError) as info:
         c.send_message(SUPPORT_AGENT, "+1555", "hi")
-    assert info.value.may_have_been_delivered
+    assert info.value.may_have_taken_effect
     assert "did not answer within 0.3 s; the request was sent" in str(info.value)
     assert sandbox.engine.request_count == 1 and len(sandbox.engine.processed) == 1
 
@@ -237,7 +237,7 @@ def test_dropped_connection_after_send_is_not_resent() -> None:
         c = OSVIClient("abcdEFGH12345678", base_url="http://127.0.0.1:1", retry_policy=FAST_RETRIES, http_client=http)
         with pytest.raises(errors.APIConnectionError) as info:
             c.send_message(SUPPORT_AGENT, "+1555", "hi")
-    assert info.value.may_have_been_delivered and len(calls) == 1
+    assert info.value.may_have_taken_effect and len(calls) == 1
 
 
 def test_headers_sent_and_injected_client_left_open(sandbox: SandboxServer) -> None:
@@ -263,7 +263,7 @@ def test_malformed_200_body_is_reported_not_lost() -> None:
         c = OSVIClient("abcdEFGH12345678", base_url="http://127.0.0.1:1", http_client=http)
         with pytest.raises(errors.MalformedResponseError) as info:
             c.send_message(SUPPORT_AGENT, "+1555", "hi")
-    assert info.value.body == "<html>proxy login</html>" and info.value.may_have_been_delivered
+    assert info.value.body == "<html>proxy login</html>" and info.value.may_have_taken_effect
 
 
 def test_token_from_environment(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> None:

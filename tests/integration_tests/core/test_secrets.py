@@ -44,7 +44,7 @@ async def test_connection_errors_do_not_leak_the_token(caplog: pytest.LogCapture
     async with AsyncOSVIClient(WRONG_TOKEN, base_url="http://127.0.0.1:9", max_retries=0) as client:
         with pytest.raises(errors.APIConnectionError) as info:
             await client.send_message(SUPPORT_AGENT, "+1555", "hi")
-    assert info.value.may_have_been_delivered is False
+    assert info.value.may_have_taken_effect is False
     assert WRONG_TOKEN not in _everything_printable(info.value) + caplog.text
 
 

@@ -134,7 +134,7 @@ def test_client_requests_match_the_request_schema(session_id: str | None) -> Non
     config = build_config(api_token="0123456789abcdef", base_url="https://api.osvi.ai")
     arguments = {"agent_uuid": "agent_x", "customer_id": "+15551112222", "content": "Hi, I need help."}
     params = SEND_MESSAGE.validate({**arguments, "session_id": session_id})
-    request = SEND_MESSAGE.build(config, base_headers(config.api_token.get_secret_value()), params)
+    request = SEND_MESSAGE.build(config.base_url, base_headers(config.api_token.get_secret_value()), params)
     assert request.content is not None
     schema = _json_schema(OPERATION["requestBody"]["content"]["application/json"]["schema"])
     body = json.loads(request.content)
