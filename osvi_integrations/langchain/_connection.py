@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import difflib
 import threading
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 from langchain_core.utils import from_env, secret_from_env
@@ -175,6 +176,10 @@ def _accepted_names(model: type[BaseModel]) -> set[str]:
     return names
 
 
+#: Per-object runtime state, rebuilt (not copied) by pickling and deep copies.
+_RUNTIME_STATE = frozenset({"_own_client", "_own_async_client", "_own_lock", "_resolved"})
+
+
 class OSVIConnection(BaseModel):
     """Token, endpoint and transport options. All HTTP behaviour (retries, errors) is the core client's."""
 
@@ -211,6 +216,28 @@ class OSVIConnection(BaseModel):
     _own_client: OSVIClient | None = PrivateAttr(default=None)
     _own_async_client: AsyncOSVIClient | None = PrivateAttr(default=None)
     _own_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _resolved: tuple[tuple[Any, ...], ClientConfig] | None = PrivateAttr(default=None)
+
+    # -- copies and pickles: settings travel, connections and locks do not -------------------------
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__") or {}
+        state["__pydantic_private__"] = {k: v for k, v in private.items() if k not in _RUNTIME_STATE}
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        private = self.__pydantic_private__
+        if private is not None:
+            private.update(_own_client=None, _own_async_client=None, _own_lock=threading.Lock(), _resolved=None)
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy with the same settings and its own (not yet opened) connections and lock; LangChain
+        and LangGraph copy models and tools (`copy.deepcopy`, `with_config`, checkpoints)."""
+        clone = type(self).__new__(type(self))
+        clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return clone
 
     @model_validator(mode="before")
     @classmethod
@@ -228,14 +255,22 @@ class OSVIConnection(BaseModel):
         return data
 
     def _client_config(self) -> ClientConfig:
-        """The resolved settings (argument, then environment, then default): the pool's identity."""
-        return build_config(
+        """The resolved settings (argument, then environment, then default): the pool's identity.
+        Resolved once per object and kept while its settings fields stay the same (resolving costs about
+        twice as much as building a request, and ran on every call before)."""
+        given = (self.api_key, self.base_url, self.timeout, self.max_retries, self.retry_policy)
+        cached = self._resolved
+        if cached is not None and cached[0] == given:
+            return cached[1]
+        config = build_config(
             api_token=self.api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
             retry_policy=self.retry_policy,
         )
+        self._resolved = (given, config)
+        return config
 
     def _get_client(self) -> OSVIClient:
         """The sync client: shared by every object with the same settings, built on first use."""

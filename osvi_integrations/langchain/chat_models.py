@@ -18,6 +18,7 @@ from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.load import dumpd
 from langchain_core.messages import (
     AIMessage,
@@ -191,8 +192,8 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
 
     _ignored_arguments: ClassVar[frozenset[str]] = frozenset({"temperature", "max_tokens", "stop", "streaming"})
 
-    agent_uuid: str = Field(validation_alias=AliasChoices("agent_uuid", "model"))
-    """The OSVI agent (also accepted as `model`)."""
+    agent_uuid: str = Field(validation_alias=AliasChoices("agent_uuid", "model", "model_name"))
+    """The OSVI agent (also accepted as `model` or `model_name`, as partner chat models name theirs)."""
 
     customer_id: str | None = None
     """The customer this model speaks for (e.g. a phone number); may be given per call instead."""
@@ -219,6 +220,30 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
     would also mean the message never reached the agent."""
 
     _warned_system: bool = PrivateAttr(default=False)
+
+    @property
+    def model_name(self) -> str:
+        """The partner packages' name for what is called: here the OSVI agent (`agent_uuid`)."""
+        return self.agent_uuid
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """What an OSVI agent is, as LangChain model profiles describe models: text in and out, no
+        client-side tools or structured output (the agent's behaviour is configured in OSVI), no system
+        messages mid-conversation (its prompt lives in OSVI). Token limits are the agent's own and not
+        published by the API, so they are left out."""
+        return ModelProfile(
+            text_inputs=True,
+            text_outputs=True,
+            image_inputs=False,
+            audio_inputs=False,
+            video_inputs=False,
+            pdf_inputs=False,
+            tool_calling=False,
+            tool_choice=False,
+            structured_output=False,
+            mid_conversation_system_messages=False,
+            temperature=False,
+        )
 
     @property
     def _llm_type(self) -> str:

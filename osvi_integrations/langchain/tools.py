@@ -32,6 +32,7 @@ from ..protocol import (
     Operation,
     describe_error,
     invalid_request,
+    operation_named,
     result_text,
 )
 from ..protocol.intents import SendIntent, may_have_been_delivered
@@ -62,17 +63,29 @@ def args_schema_for(operation: Operation[Any, Any]) -> type[BaseModel]:
             for name, info in operation.params.model_fields.items()
             if name not in APP_ARGUMENTS
         }
-        title = "".join(part.capitalize() for part in operation.name.split("_")) + "Arguments"
+        title = _schema_title(operation)
         schema = create_model(title, __config__=ConfigDict(extra="forbid", strict=True), __module__=__name__, **fields)
         _ARGUMENT_SCHEMAS[operation.name] = schema
+        globals()[title] = schema  # importable by name, so tools pickle (LangChain and LangGraph copy them)
     return schema
 
 
-def _operation_named(name: str) -> Operation[Any, Any]:
+def _schema_title(operation: Operation[Any, Any]) -> str:
+    return "".join(part.capitalize() for part in operation.name.split("_")) + "Arguments"
+
+
+def __getattr__(name: str) -> Any:
+    """The generated argument models, by name (`SendMessageArguments`...), also before any tool was built:
+    what unpickling a tool in a new process looks up."""
     for operation in OPERATIONS:
-        if name in (operation.name, tool_name(operation)):
-            return operation
-    raise ValueError(f"unknown OSVI operation {name!r}; known: {', '.join(op.name for op in OPERATIONS)}.")
+        if _schema_title(operation) == name:
+            return args_schema_for(operation)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _operation_named(name: str) -> Operation[Any, Any]:
+    """The operation called `name`, or whose tool is called `name`."""
+    return operation_named(name.removeprefix(TOOL_NAME_PREFIX))
 
 
 def _describe_invalid_arguments(operation: Operation[Any, Any], error: ValidationError | ValidationErrorV1) -> str:

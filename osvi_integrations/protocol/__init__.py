@@ -13,7 +13,14 @@ from ._wire import (
     parse_retry_after,
     redact,
 )
-from .operation import Effect, Operation, check_session_owner, invalid_request, with_json_content_type
+from .operation import (
+    Effect,
+    Operation,
+    check_session_owner,
+    invalid_request,
+    operation_named,
+    with_json_content_type,
+)
 from .operations import (
     CLOSE_SESSION,
     CREATE_SESSION,
@@ -63,6 +70,7 @@ __all__ = [
     "base_headers",
     "describe_error",
     "invalid_request",
+    "operation_named",
     "result_fields",
     "result_text",
     "parse_retry_after",

@@ -72,6 +72,17 @@ class Operation(Generic[ParamsT, ResultT]):
     #: What could be duplicated if the call were repeated after it took effect ("the message").
     subject: str = "the request"
 
+    # An operation is a constant: copies are the operation itself, and a pickle names it.
+    def __copy__(self) -> Operation[ParamsT, ResultT]:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Operation[ParamsT, ResultT]:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled by name: unpickling gives the table's operation (`protocol.OPERATIONS`)."""
+        return (operation_named, (self.name,))
+
     @property
     def read_only(self) -> bool:
         return self.effect is Effect.READ
@@ -225,6 +236,16 @@ class Operation(Generic[ParamsT, ResultT]):
             body=bound(text(response.content)),
             may_have_taken_effect=not self.read_only,
         )
+
+
+def operation_named(name: str) -> Operation[Any, Any]:
+    """The operation of `protocol.OPERATIONS` called `name`."""
+    from .operations import OPERATIONS  # the table imports this module
+
+    for operation in OPERATIONS:
+        if operation.name == name:
+            return operation
+    raise ValueError(f"unknown OSVI operation {name!r}; known: {', '.join(op.name for op in OPERATIONS)}.")
 
 
 def check_session_owner(
