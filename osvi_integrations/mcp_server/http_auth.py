@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from pydantic import AnyHttpUrl
@@ -21,7 +22,15 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..protocol import OPERATIONS
-from .oauth import READ_SCOPE, OSVITokenVerifier, advertised_scopes, caller_token, operation_scope, token_scopes
+from .oauth import (
+    OPERATE_SCOPE,
+    READ_SCOPE,
+    OSVITokenVerifier,
+    advertised_scopes,
+    caller_token,
+    operation_scope,
+    token_scopes,
+)
 from .settings import HttpSettings, OAuthSettings
 
 #: Answers 200 to a plain GET without credentials or Host checks: for load balancers' health checks.
@@ -126,17 +135,31 @@ class OAuthResourceServer:
         self, app: ASGIApp, settings: OAuthSettings, *, static_token: str | None = None, operator_tools: bool = True
     ) -> None:
         self.app = app
-        resource = AnyHttpUrl(settings.resource_url)
+        # The SDK's AuthSettings keeps the URLs as written (an issuer without a path gets no "/" added: RFC 8414
+        # compares issuers exactly). The audience is checked by our verifier, against `settings.audiences`.
+        auth = AuthSettings.model_validate(
+            {
+                "issuer_url": settings.issuer,
+                "resource_server_url": settings.resource_url,
+                "validate_token_resource": False,
+            }
+        )
+        resource = auth.resource_server_url
+        assert resource is not None
         self.metadata_url = str(build_resource_metadata_url(resource))
         offered = [op for op in OPERATIONS if operator_tools or not op.operator]
         routes = create_protected_resource_routes(
             resource_url=resource,
-            authorization_servers=[AnyHttpUrl(settings.issuer)],
+            authorization_servers=[auth.issuer_url],
             scopes_supported=advertised_scopes(offered, settings.scope_prefix),
             resource_name="OSVI customer conversations (MCP)",
         )
         self.metadata_paths = frozenset(getattr(route, "path", "") for route in routes)
         self.metadata_app = Starlette(routes=routes)
+        # What a client asks for when it first authorizes (the 401's `scope`, MCP's scope selection): reading
+        # and sending; operator commands only through a step-up of their own, when one is called.
+        default = [s for s in advertised_scopes(offered, settings.scope_prefix) if not s.endswith(OPERATE_SCOPE)]
+        self.initial_scope = " ".join(default).encode()
         gate = ScopeGate(app, scope_prefix=settings.scope_prefix, metadata_url=self.metadata_url)
         required = RequireAuthMiddleware(gate, required_scopes=[], resource_metadata_url=AnyHttpUrl(self.metadata_url))
         self.protected: ASGIApp = AuthenticationMiddleware(
@@ -149,9 +172,27 @@ class OAuthResourceServer:
         elif scope["type"] == "http" and scope["path"] in self.metadata_paths:
             await self.metadata_app(scope, receive, send)
         elif scope["type"] == "http":
-            await self.protected(scope, receive, send)
+            await self.protected(scope, receive, self._with_initial_scope(send))
         else:  # MCP has no websocket endpoint: refuse rather than pass unchecked
             await send({"type": "websocket.close", "code": 1008})
+
+    def _with_initial_scope(self, send: Send) -> Send:
+        """Adds `scope="..."` to the SDK's 401 challenge."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                message = {
+                    **message,
+                    "headers": [
+                        (name, value + b', scope="' + self.initial_scope + b'"')
+                        if name.lower() == b"www-authenticate"
+                        else (name, value)
+                        for name, value in message["headers"]
+                    ],
+                }
+            await send(message)
+
+        return sending
 
 
 class ScopeGate:

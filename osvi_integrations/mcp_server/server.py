@@ -165,9 +165,15 @@ async def _scoped_tools(ctx: ServerRequestContext[AppState, Any], call_next: Cal
             text = f"This call needs the scope {needed}, which your access token was not granted."
             return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
     result = await call_next(ctx)
-    if ctx.method == "tools/list" and isinstance(result, ListToolsResult):
+    if ctx.method != "tools/list":
+        return result
+    # The handler's result reaches middleware as the model or as its wire dict.
+    if isinstance(result, ListToolsResult):
         allowed = [tool for tool in result.tools if _TOOL_SCOPES.get(tool.name) in granted]
         return result.model_copy(update={"tools": allowed})
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):
+        tools = [t for t in result["tools"] if isinstance(t, dict) and _TOOL_SCOPES.get(t.get("name", "")) in granted]
+        return {**result, "tools": tools}
     return result
 
 
