@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from mcp.server.caching import CacheHint
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver import server as _sdk_server_module
@@ -101,6 +102,9 @@ def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]
             icons=list(SERVER_ICONS),
             tools=list(operation_tools(settings)),
             middleware=[_bind_state, _scoped_tools],
+            # 2026-07-28 lets clients cache `tools/list`. Its answer depends on the caller's token, so it is
+            # private, and immediately stale: after a step-up (a new token), the client must list again.
+            cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
         )
     _add_resources(server)
     for prompt in prompts(settings):

@@ -21,12 +21,18 @@ DEFAULT_LEVEL: Literal["warning"] = "warning"
 _levels: weakref.WeakKeyDictionary[Any, LoggingLevel] = weakref.WeakKeyDictionary()
 
 
+def _connection(session: Any) -> Any:
+    """What a level belongs to: the client's connection. The SDK builds a `ServerSession` per request around
+    it and does not expose it (2.3), hence the private attribute, with the session itself as the fallback."""
+    return getattr(session, "_connection", session)
+
+
 def set_log_level(session: Any, level: LoggingLevel) -> None:
-    _levels[session] = level
+    _levels[_connection(session)] = level
 
 
 def wanted(session: Any, level: LoggingLevel) -> bool:
-    threshold = _levels.get(session, DEFAULT_LEVEL)
+    threshold = _levels.get(_connection(session), DEFAULT_LEVEL)
     return LEVELS.index(level) >= LEVELS.index(threshold)
 
 
