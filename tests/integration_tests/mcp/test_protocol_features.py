@@ -142,7 +142,8 @@ def test_server_discover_answers_2026_07_28(endpoint: str) -> None:
     assert response.status_code == 200, response.text
     result = _json_rpc_result(response)
     assert result["supportedVersions"] == ["2026-07-28"]  # the handshake versions are reached by initialize
-    assert result["serverInfo"]["name"] == "osvi" and result["serverInfo"]["icons"]
+    info = result["_meta"]["io.modelcontextprotocol/serverInfo"]
+    assert info["name"] == "osvi" and info["icons"]
     assert {"tools", "completions"} <= set(result["capabilities"])
 
 
