@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,11 +40,11 @@ from osvi_integrations.mcp_server import (
     operation_scope,
 )
 from osvi_integrations.protocol import OPERATIONS
-from osvi_integrations.sandbox import SandboxServer
+from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
 
 from .conftest import checked, settings_for
 from .oauth_provider import INTROSPECTION_CLIENT, USER, Provider, running_provider
-from .test_http import SESSION_TIMEOUT, free_port, running
+from .test_http import PUBLIC_NAME, SESSION_TIMEOUT, RoundRobin, cli_server, free_port, running
 
 STATIC = "static-bearer-for-oauth-tests-0123456789"
 _JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -423,3 +424,61 @@ async def test_the_sdk_oauth_client_discovers_registers_authorizes_and_steps_up(
     assert storage.client is not None and storage.tokens is not None
     claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
     assert claims["aud"] == served.url and claims["sub"] == USER
+
+
+# -- the command line: stateless replicas, each checking tokens on its own -----------------------------
+
+
+class TLSTerminatingRoundRobin(RoundRobin):
+    """The load balancer of `test_http`, also terminating TLS: clients use https://PUBLIC_NAME, replicas http."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.url = request.url.copy_with(scheme="http")
+        return await super().handle_async_request(request)
+
+
+def test_stateless_oauth_replicas_from_the_command_line(
+    sandbox: SandboxServer, provider: Provider, customer_id: str, tmp_path: Path
+) -> None:
+    """Two `osvi-mcp --stateless --oauth-issuer ... --resource-url ...` processes behind one name: each checks
+    the token against the issuer's JWKS by itself, and each writes its audit records to its own file."""
+    resource = f"https://{PUBLIC_NAME}/mcp"
+    env = {
+        "OSVI_API_TOKEN": sandbox.api_token,
+        "OSVI_BASE_URL": sandbox.base_url,
+        "OSVI_AGENT_UUID": SUPPORT_AGENT,
+    }
+    oauth = ["--stateless", "--oauth-issuer", provider.issuer, "--resource-url", resource]
+    logs = [tmp_path / "audit-1.jsonl", tmp_path / "audit-2.jsonl"]
+    token = provider.mint(resource, f"{READ_SCOPE} {SEND_SCOPE}")
+    with (
+        cli_server(*oauth, "--audit-log", str(logs[0]), **env) as (first, _),
+        cli_server(*oauth, "--audit-log", str(logs[1]), **env) as (second, _),
+    ):
+        assert post(first, _INITIALIZE, None).status_code == 401
+        balancer = TLSTerminatingRoundRobin([first, second])
+
+        async def conversation() -> tuple[set[str], list[bool]]:
+            with anyio.fail_after(SESSION_TIMEOUT):
+                async with (
+                    httpx2.AsyncClient(
+                        headers={"Authorization": f"Bearer {token}"}, transport=balancer, timeout=SESSION_TIMEOUT
+                    ) as http,
+                    Client(streamable_http_client(resource, http_client=http)) as client,
+                ):
+                    names = {t.name for t in (await client.list_tools()).tools}
+                    errors = []
+                    for text in ("hello", "Where is my order?", "thanks"):
+                        result = await client.call_tool("send_message", {"content": text, "customer_id": customer_id})
+                        errors.append(result.is_error)
+                    return names, errors
+
+        names, errors = anyio.run(conversation)
+    assert names == READ_TOOLS | SEND_TOOLS and errors == [False, False, False]
+    assert set(balancer.served) == {0, 1}
+    records = [json.loads(line) for log in logs for line in log.read_text().splitlines()]
+    assert len(records) == 3 and all(log.read_text() for log in logs), "each replica wrote the calls it served"
+    assert {(r["operation"], r["subject"], r["customer"], r["outcome"]) for r in records} == {
+        ("send_message", USER, customer_id, "ok")
+    }
+    assert not any("order" in log.read_text() or token in log.read_text() for log in logs)
