@@ -21,7 +21,8 @@ from .http_auth import (
     create_http_app,
     transport_security,
 )
-from .oauth import OPERATE_SCOPE, READ_SCOPE, SCOPES, SEND_SCOPE, OSVITokenVerifier, operation_scope
+from .oauth import OSVITokenVerifier
+from .scopes import OPERATE_SCOPE, READ_SCOPE, SCOPES, SEND_SCOPE, operation_scope
 from .server import (
     AGENTS_URI,
     ESCALATION_PROMPT,

@@ -22,15 +22,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..protocol import OPERATIONS
-from .oauth import (
-    OPERATE_SCOPE,
-    READ_SCOPE,
-    OSVITokenVerifier,
-    advertised_scopes,
-    caller_token,
-    operation_scope,
-    token_scopes,
-)
+from .oauth import OSVITokenVerifier, caller_token, needed_scopes, token_scopes
+from .scopes import OPERATE_SCOPE, READ_SCOPE, operation_scope
 from .settings import HttpSettings, OAuthSettings
 
 #: Answers 200 to a plain GET without credentials or Host checks: for load balancers' health checks.
@@ -151,16 +144,16 @@ class OAuthResourceServer:
         routes = create_protected_resource_routes(
             resource_url=resource,
             authorization_servers=[auth.issuer_url],
-            scopes_supported=advertised_scopes(offered, settings.scope_prefix),
+            scopes_supported=[settings.external_scope(s) for s in needed_scopes(offered)],
             resource_name="OSVI customer conversations (MCP)",
         )
         self.metadata_paths = frozenset(getattr(route, "path", "") for route in routes)
         self.metadata_app = Starlette(routes=routes)
         # What a client asks for when it first authorizes (the 401's `scope`, MCP's scope selection): reading
         # and sending; operator commands only through a step-up of their own, when one is called.
-        default = [s for s in advertised_scopes(offered, settings.scope_prefix) if not s.endswith(OPERATE_SCOPE)]
+        default = [settings.external_scope(s) for s in needed_scopes(offered) if s != OPERATE_SCOPE]
         self.initial_scope = " ".join(default).encode()
-        gate = ScopeGate(app, scope_prefix=settings.scope_prefix, metadata_url=self.metadata_url)
+        gate = ScopeGate(app, settings=settings, metadata_url=self.metadata_url)
         required = RequireAuthMiddleware(gate, required_scopes=[], resource_metadata_url=AnyHttpUrl(self.metadata_url))
         self.protected: ASGIApp = AuthenticationMiddleware(
             AuthContextMiddleware(required), backend=BearerAuthBackend(OSVITokenVerifier(settings, static_token))
@@ -201,9 +194,9 @@ class ScopeGate:
     error="insufficient_scope", scope="<needed>"` before it reaches the MCP session, so the client can ask
     for that scope. `tools/list` is filtered in the MCP server itself (`server.scope_filter`)."""
 
-    def __init__(self, app: ASGIApp, *, scope_prefix: str, metadata_url: str) -> None:
+    def __init__(self, app: ASGIApp, *, settings: OAuthSettings, metadata_url: str) -> None:
         self.app = app
-        self.prefix = scope_prefix
+        self.settings = settings
         self.metadata_url = metadata_url
         self.tool_scopes = {op.name: operation_scope(op) for op in OPERATIONS}
 
@@ -241,7 +234,7 @@ class ScopeGate:
         return needed
 
     async def _refuse(self, missing: list[str], scope: Scope, receive: Receive, send: Send) -> None:
-        needed = " ".join(self.prefix + s for s in missing)
+        needed = " ".join(self.settings.external_scope(s) for s in missing)
         description = f"This call needs the scope {needed}, which the access token was not granted."
         challenge = (
             f'Bearer error="insufficient_scope", scope="{needed}", resource_metadata="{self.metadata_url}", '

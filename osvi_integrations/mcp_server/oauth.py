@@ -1,10 +1,9 @@
 """OAuth 2.1 resource server: what a caller's access token allows, and how a token is checked.
 
-Scopes are derived from the operation table (`Operation.effect`, `Operation.operator`), never listed by hand:
-an operator command needs `osvi:operate`, any other call that changes a conversation `osvi:send`, a read
-`osvi:read`. Tokens are checked by the `mcp` SDK's `TokenVerifier` protocol with PyJWT (signature against the
-issuer's JWKS, discovered from its metadata; `iss`, `aud`, `exp`, `nbf`), or by RFC 7662 introspection for
-opaque tokens; the SDK's middleware turns a refused token into `401` with `resource_metadata`.
+Scopes (`scopes.py`) are derived from the operation table. Tokens are checked through the `mcp` SDK's
+`TokenVerifier` protocol with PyJWT (signature against the issuer's JWKS, discovered from its metadata;
+`iss`, `aud`, `exp`, `nbf`), or by RFC 7662 introspection for opaque tokens; the SDK's middleware turns a
+refused token into `401` with `resource_metadata`.
 """
 
 from __future__ import annotations
@@ -23,29 +22,16 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from ..protocol import Operation
+from .scopes import OPERATE_SCOPE, READ_SCOPE, SCOPES, SEND_SCOPE, operation_scope
 from .settings import OAuthSettings
 
 logger = logging.getLogger("osvi_integrations.mcp.auth")
 
-#: Read conversations, sessions and agents (the read-only tools, the resources, completions).
-READ_SCOPE = "osvi:read"
-#: Start sessions and send a customer's messages and context to the agent (the non-operator writes).
-SEND_SCOPE = "osvi:send"
-#: Act as the business's human operator: take over, write as operator, hand back, close (the operator tools).
-OPERATE_SCOPE = "osvi:operate"
-SCOPES = (READ_SCOPE, SEND_SCOPE, OPERATE_SCOPE)
 #: The client id given to the static bearer token (`OSVI_MCP_BEARER_TOKEN`) when OAuth is on too.
 STATIC_CLIENT_ID = "static-bearer-token"
 _HTTP_TIMEOUT = 10.0
 #: How long a failed issuer-metadata discovery is remembered before the next token tries again.
 _DISCOVERY_RETRY = 10.0
-
-
-def operation_scope(operation: Operation[Any, Any]) -> str:
-    """The scope a caller needs for `operation`: from its operator flag and its effect."""
-    if operation.operator:
-        return OPERATE_SCOPE
-    return READ_SCOPE if operation.read_only else SEND_SCOPE
 
 
 def token_scopes(token: AccessToken) -> frozenset[str]:
@@ -242,13 +228,12 @@ class OSVITokenVerifier(TokenVerifier):
 def access_token_from_claims(claims: Mapping[str, Any], settings: OAuthSettings) -> AccessToken:
     """The SDK's `AccessToken` for verified claims. The token text itself is not kept (it must appear in no
     log or record). Scopes come from `scope` (RFC 9068, Keycloak, Auth0) or `scp` (Microsoft Entra), named
-    as this server names them (the identity provider's `scope_prefix` removed)."""
+    as this server names them (the identity provider's prefix and names mapped back)."""
     scopes: list[str] = []
     for name in ("scope", "scp"):
         value = claims.get(name)
         scopes += value.split() if isinstance(value, str) else [s for s in _as_list(value) if isinstance(s, str)]
-    prefix = settings.scope_prefix
-    scopes = [s.removeprefix(prefix) for s in scopes] if prefix else scopes
+    scopes = [settings.internal_scope(s) for s in scopes]
     client_id = next((str(claims[k]) for k in ("client_id", "azp", "appid") if claims.get(k)), "unknown")
     audiences = _as_list(claims.get("aud"))
     resource = next((a for a in audiences if a in settings.audiences), None)
@@ -278,7 +263,25 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def advertised_scopes(operations: Sequence[Operation[Any, Any]], prefix: str = "") -> list[str]:
-    """The scopes the offered tools need, in `SCOPES` order, with the identity provider's prefix."""
+def needed_scopes(operations: Sequence[Operation[Any, Any]]) -> list[str]:
+    """The scopes the offered tools need, in `SCOPES` order."""
     needed = {operation_scope(op) for op in operations}
-    return [prefix + s for s in SCOPES if s in needed]
+    return [s for s in SCOPES if s in needed]
+
+
+__all__ = [
+    "OPERATE_SCOPE",
+    "READ_SCOPE",
+    "SCOPES",
+    "SEND_SCOPE",
+    "IntrospectionTokenVerifier",
+    "IssuerMetadata",
+    "JWTTokenVerifier",
+    "OSVITokenVerifier",
+    "StaticTokenVerifier",
+    "access_token_from_claims",
+    "caller_token",
+    "needed_scopes",
+    "operation_scope",
+    "token_scopes",
+]

@@ -52,7 +52,8 @@ from ..protocol import (
 )
 from ..types import AgentId, CustomerId
 from .icons import SERVER_ICONS
-from .oauth import caller_token, operation_scope
+from .oauth import caller_token
+from .scopes import operation_scope
 from .session_log import set_log_level
 from .settings import ServerSettings
 from .tools import AGENT_FIELD, AppState, operation_tools, output_model, structured_content

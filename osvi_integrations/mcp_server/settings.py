@@ -24,6 +24,7 @@ RESOURCE_URL_ENV = "OSVI_MCP_RESOURCE_URL"
 OAUTH_AUDIENCE_ENV = "OSVI_MCP_OAUTH_AUDIENCE"
 OAUTH_JWKS_URI_ENV = "OSVI_MCP_OAUTH_JWKS_URI"
 OAUTH_SCOPE_PREFIX_ENV = "OSVI_MCP_OAUTH_SCOPE_PREFIX"
+OAUTH_SCOPE_NAMES_ENV = "OSVI_MCP_OAUTH_SCOPE_NAMES"
 INTROSPECTION_URL_ENV = "OSVI_MCP_OAUTH_INTROSPECTION_URL"
 INTROSPECTION_CLIENT_ID_ENV = "OSVI_MCP_OAUTH_INTROSPECTION_CLIENT_ID"
 INTROSPECTION_CLIENT_SECRET_ENV = "OSVI_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET"
@@ -117,6 +118,8 @@ class OAuthSettings:
     jwks_uri: str | None = None
     #: What the identity provider puts before this server's scope names (`api://<app id>/` on Entra).
     scope_prefix: str = ""
+    #: The identity provider's names for `osvi:read`, `osvi:send`, `osvi:operate` where it cannot use those.
+    scope_names: Mapping[str, str] = field(default_factory=dict)
     #: RFC 7662 introspection for opaque tokens: endpoint (default: the issuer metadata's) and this server's
     #: own client credentials at the authorization server. Off without a client id.
     introspection_endpoint: str | None = None
@@ -134,6 +137,15 @@ class OAuthSettings:
     def introspection(self) -> bool:
         return self.introspection_client_id is not None
 
+    def external_scope(self, scope: str) -> str:
+        """`osvi:read` as clients ask the identity provider for it (prefix and name)."""
+        return self.scope_prefix + self.scope_names.get(scope, scope)
+
+    def internal_scope(self, granted: str) -> str:
+        """A scope from a token, as this server names it (unknown scopes are kept as they are)."""
+        name = granted.removeprefix(self.scope_prefix) if self.scope_prefix else granted
+        return next((ours for ours, theirs in self.scope_names.items() if theirs == name), name)
+
     @classmethod
     def build(
         cls,
@@ -143,6 +155,7 @@ class OAuthSettings:
         audiences: Sequence[str] | None = None,
         jwks_uri: str | None = None,
         scope_prefix: str | None = None,
+        scope_names: Mapping[str, str] | None = None,
         introspection_endpoint: str | None = None,
         introspection_client_id: str | None = None,
         introspection_client_secret: str | SecretStr | None = None,
@@ -172,6 +185,8 @@ class OAuthSettings:
         if audiences is None:
             raw = env.get(OAUTH_AUDIENCE_ENV) or ""
             audiences = [a.strip() for a in raw.split(",") if a.strip()]
+        if scope_names is None:
+            scope_names = _scope_names(env.get(OAUTH_SCOPE_NAMES_ENV) or "")
         secret = introspection_client_secret
         if secret is None and env.get(INTROSPECTION_CLIENT_SECRET_ENV):
             secret = env[INTROSPECTION_CLIENT_SECRET_ENV]
@@ -181,6 +196,7 @@ class OAuthSettings:
             audiences=tuple(audiences) or (resource_url,),
             jwks_uri=pick(jwks_uri, OAUTH_JWKS_URI_ENV),
             scope_prefix=pick(scope_prefix, OAUTH_SCOPE_PREFIX_ENV) or "",
+            scope_names=dict(scope_names),
             introspection_endpoint=pick(introspection_endpoint, INTROSPECTION_URL_ENV),
             introspection_client_id=pick(introspection_client_id, INTROSPECTION_CLIENT_ID_ENV),
             introspection_client_secret=SecretStr(secret) if isinstance(secret, str) else secret,
@@ -193,6 +209,21 @@ class OAuthSettings:
     def resource_host(self) -> str:
         """The Host header clients send to the resource URL (added to the allowed hosts)."""
         return urlsplit(self.resource_url).netloc
+
+
+def _scope_names(raw: str) -> dict[str, str]:
+    """`osvi:read=Osvi.Read,osvi:send=Osvi.Send` as a mapping; only this server's scopes may be renamed."""
+    from .scopes import SCOPES
+
+    names: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        ours, equals, theirs = pair.partition("=")
+        if not equals or ours.strip() not in SCOPES or not theirs.strip():
+            raise ConfigurationError(
+                f"{OAUTH_SCOPE_NAMES_ENV}: expected {SCOPES[0]}=<name>,... for {', '.join(SCOPES)}; got {pair!r}."
+            )
+        names[ours.strip()] = theirs.strip()
+    return names
 
 
 def _check_url(name: str, url: str) -> None:

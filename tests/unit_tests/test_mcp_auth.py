@@ -15,7 +15,7 @@ from osvi_integrations.mcp_server import (
     operation_scope,
     transport_security,
 )
-from osvi_integrations.mcp_server.oauth import access_token_from_claims, advertised_scopes
+from osvi_integrations.mcp_server.oauth import access_token_from_claims, needed_scopes
 from osvi_integrations.protocol import OPERATIONS, Effect
 
 ISSUER = "https://id.example.com/realms/support"
@@ -81,10 +81,28 @@ def test_each_operations_scope_follows_its_effect_and_operator_flag() -> None:
         expected = OPERATE_SCOPE if op.operator else READ_SCOPE if op.effect is Effect.READ else SEND_SCOPE
         assert operation_scope(op) == expected
     assert {operation_scope(op) for op in OPERATIONS} == {READ_SCOPE, SEND_SCOPE, OPERATE_SCOPE}
-    assert advertised_scopes([op for op in OPERATIONS if not op.operator]) == [READ_SCOPE, SEND_SCOPE]
-    assert advertised_scopes(OPERATIONS, "api://osvi/") == [
-        f"api://osvi/{s}" for s in (READ_SCOPE, SEND_SCOPE, OPERATE_SCOPE)
+    assert needed_scopes([op for op in OPERATIONS if not op.operator]) == [READ_SCOPE, SEND_SCOPE]
+    assert needed_scopes(OPERATIONS) == [READ_SCOPE, SEND_SCOPE, OPERATE_SCOPE]
+
+
+def test_an_identity_provider_may_name_the_scopes_its_own_way() -> None:
+    env = {
+        "OSVI_MCP_OAUTH_ISSUER": ISSUER,
+        "OSVI_MCP_RESOURCE_URL": RESOURCE,
+        "OSVI_MCP_OAUTH_SCOPE_PREFIX": "api://osvi/",
+        "OSVI_MCP_OAUTH_SCOPE_NAMES": "osvi:read=Osvi.Read, osvi:operate=Osvi.Operate",
+    }
+    settings = OAuthSettings.build(env=env)
+    assert settings is not None
+    assert settings.external_scope(READ_SCOPE) == "api://osvi/Osvi.Read"
+    assert settings.external_scope(SEND_SCOPE) == "api://osvi/osvi:send"
+    assert [settings.internal_scope(s) for s in ("Osvi.Read", "api://osvi/Osvi.Operate", "openid")] == [
+        READ_SCOPE,
+        OPERATE_SCOPE,
+        "openid",
     ]
+    with pytest.raises(ConfigurationError, match="OSVI_MCP_OAUTH_SCOPE_NAMES"):
+        OAuthSettings.build(env={**env, "OSVI_MCP_OAUTH_SCOPE_NAMES": "osvi:admin=Admin"})
 
 
 @pytest.mark.parametrize(

@@ -482,3 +482,17 @@ def test_stateless_oauth_replicas_from_the_command_line(
         ("send_message", USER, customer_id, "ok")
     }
     assert not any("order" in log.read_text() or token in log.read_text() for log in logs)
+
+
+async def test_an_identity_providers_own_scope_names_entra_style(sandbox: SandboxServer, provider: Provider) -> None:
+    """Entra: clients ask for `api://<app>/Name`, tokens carry `scp` without the prefix."""
+    names = {READ_SCOPE: "Osvi.Read", SEND_SCOPE: "Osvi.Send", OPERATE_SCOPE: "Osvi.Operate"}
+    for served in _serve(sandbox, provider, scope_prefix="api://osvi-mcp/", scope_names=names):
+        metadata = httpx.get(f"{served.origin}/.well-known/oauth-protected-resource/mcp").json()
+        assert metadata["scopes_supported"] == [f"api://osvi-mcp/{n}" for n in names.values()]
+        token = served.token(scope=None, scp="Osvi.Read")
+        async with session(served.url, token) as client:
+            assert {t.name for t in (await client.list_tools()).tools} == READ_TOOLS
+        refused = post(served.url, _call("send_message", {"content": "hi", "customer_id": "+15550002"}), token)
+        assert refused.status_code == 403
+        assert 'scope="api://osvi-mcp/Osvi.Send"' in refused.headers["WWW-Authenticate"]
