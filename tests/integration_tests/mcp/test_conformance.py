@@ -8,6 +8,7 @@ server (`test_simple_text`, `test://watched-resource`...), which a real server d
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -52,11 +53,22 @@ def conformance() -> list[str]:
     local_node = cache / "node_modules" / ".bin" / "node"
     system_node = shutil.which("node")
     needs_node22 = system_node is None or _node_major(system_node) < 22
+    npm = shutil.which("npm")
+    if (not entry.exists() or (needs_node22 and not local_node.exists())) and npm is None:
+        pytest.skip("npm is not installed: the MCP conformance suite cannot be installed")
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".install-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers share the cache: one installs, the others wait
+        _install(cache, entry, local_node, needs_node22, npm)
+    node = str(local_node) if needs_node22 else str(system_node)
+    if _node_major(node) < 22:
+        pytest.skip(f"the MCP conformance suite needs Node.js 22; {node} is older")
+    return [node, str(entry)]
+
+
+def _install(cache: Path, entry: Path, local_node: Path, needs_node22: bool, npm: str | None) -> None:
     if not entry.exists() or (needs_node22 and not local_node.exists()):
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed: the MCP conformance suite cannot be installed")
-        cache.mkdir(parents=True, exist_ok=True)
+        assert npm is not None
         packages = [CONFORMANCE, *(["node@22"] if needs_node22 else [])]
         done = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache), *packages],
@@ -68,10 +80,6 @@ def conformance() -> list[str]:
         if done.returncode != 0 or not entry.exists():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             pytest.skip(f"the MCP conformance suite could not be installed from npm (offline?): {last}")
-    node = str(local_node) if needs_node22 else str(system_node)
-    if _node_major(node) < 22:
-        pytest.skip(f"the MCP conformance suite needs Node.js 22; {node} is older")
-    return [node, str(entry)]
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,12 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp_types import PromptReference
 from pydantic import AnyUrl
 
 from osvi_integrations.mcp_server import (
     AUDIT_LOGGER,
+    HAND_OVER_PROMPT,
     OPERATE_SCOPE,
     READ_SCOPE,
     SEND_SCOPE,
@@ -496,3 +498,11 @@ async def test_an_identity_providers_own_scope_names_entra_style(sandbox: Sandbo
         refused = post(served.url, _call("send_message", {"content": "hi", "customer_id": "+15550002"}), token)
         assert refused.status_code == 403
         assert 'scope="api://osvi-mcp/Osvi.Send"' in refused.headers["WWW-Authenticate"]
+
+
+async def test_agent_completions_need_the_read_scope(served: Served) -> None:
+    ref = PromptReference(name=HAND_OVER_PROMPT)
+    async with session(served.url, served.token(READ_SCOPE)) as client:
+        assert SUPPORT_AGENT in (await client.complete(ref, {"name": "agent_uuid", "value": ""})).completion.values
+    async with session(served.url, served.token(SEND_SCOPE)) as client:
+        assert (await client.complete(ref, {"name": "agent_uuid", "value": ""})).completion.values == []
