@@ -165,8 +165,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 server.run("stdio")
             else:
                 print(f"{PROG}: serving MCP on http://{http.host}:{http.port}/mcp", file=sys.stderr)
+                if http.oauth is not None:
+                    print(
+                        f"{PROG}: OAuth resource server {http.oauth.resource_url}, accepting tokens from "
+                        f"{http.oauth.issuer}",
+                        file=sys.stderr,
+                    )
                 config = uvicorn.Config(
-                    create_http_app(server, http, operator_tools=settings.operator_tools),
+                    create_http_app(server, http),
                     host=http.host,
                     port=http.port,
                     log_config=None,  # keep the logging set up above (uvicorn's own sends access logs to stdout)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..protocol import OPERATIONS
 from .oauth import OSVITokenVerifier, caller_token, needed_scopes, token_scopes
 from .scopes import OPERATE_SCOPE, READ_SCOPE, operation_scope
+from .server import settings_of
 from .settings import HttpSettings, OAuthSettings
 
 #: Answers 200 to a plain GET without credentials or Host checks: for load balancers' health checks.
@@ -76,11 +77,14 @@ class HealthCheck:
         await self.app(scope, receive, send)
 
 
-def create_http_app(server: MCPServer[Any], settings: HttpSettings, *, operator_tools: bool = True) -> ASGIApp:
+def create_http_app(server: MCPServer[Any], settings: HttpSettings, *, operator_tools: bool | None = None) -> ASGIApp:
     """The streamable HTTP ASGI app (endpoint `/mcp`) with an unauthenticated `GET /healthz` for load
     balancers. With OAuth settings: an OAuth 2.1 resource server (`OAuthResourceServer`); else behind the
-    static bearer check when a token is configured. `operator_tools`: whether the server offers them (so
-    the protected-resource metadata names `osvi:operate`)."""
+    static bearer check when a token is configured. `operator_tools`: whether the server offers them, so
+    the protected-resource metadata names `osvi:operate` (default: as `create_server` was told)."""
+    if operator_tools is None:
+        built_with = settings_of(server)
+        operator_tools = built_with.operator_tools if built_with is not None else True
     app: ASGIApp = server.streamable_http_app(
         json_response=settings.json_response,
         stateless_http=settings.stateless,

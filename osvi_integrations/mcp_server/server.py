@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -78,6 +79,7 @@ _current_request: ContextVar[object | None] = ContextVar("osvi_mcp_request", def
 #: At most this many completion values (the MCP limit is 100).
 MAX_COMPLETIONS = 100
 _TOOL_SCOPES = {op.name: operation_scope(op) for op in OPERATIONS}
+_SETTINGS: weakref.WeakKeyDictionary[MCPServer[Any], ServerSettings] = weakref.WeakKeyDictionary()
 
 
 def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]:
@@ -115,7 +117,13 @@ def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]
     # has no decorator for it: the SDK's guidance is the low-level server's `add_request_handler`.
     lowlevel: Any = getattr(server, "_lowlevel_server")  # noqa: B009
     lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+    _SETTINGS[server] = settings
     return server
+
+
+def settings_of(server: MCPServer[Any]) -> ServerSettings | None:
+    """The settings `create_server` built `server` with (None for a server built otherwise)."""
+    return _SETTINGS.get(server)
 
 
 @contextlib.contextmanager

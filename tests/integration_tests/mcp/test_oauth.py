@@ -84,7 +84,7 @@ def _serve(sandbox: SandboxServer, provider: Provider, *, stateless: bool = Fals
     settings = OAuthSettings.build(issuer=provider.issuer, resource_url=url, jwks_refresh_cooldown=0, env={}, **oauth)
     http = HttpSettings(host="127.0.0.1", port=port, bearer_token=STATIC, stateless=stateless, oauth=settings)
     server = create_server(settings_for(sandbox, operator_tools=True))
-    with running(create_http_app(server, http, operator_tools=True), port):
+    with running(create_http_app(server, http), port):
         yield Served(url, provider)
 
 
@@ -145,7 +145,7 @@ def test_operator_scope_is_not_advertised_without_operator_tools(sandbox: Sandbo
     url = f"http://127.0.0.1:{port}/mcp"
     oauth = OAuthSettings.build(issuer=provider.issuer, resource_url=url, env={})
     server = create_server(settings_for(sandbox))
-    with running(create_http_app(server, HttpSettings(port=port, oauth=oauth), operator_tools=False), port):
+    with running(create_http_app(server, HttpSettings(port=port, oauth=oauth)), port):  # as create_server was told
         metadata = httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp").json()
     assert metadata["scopes_supported"] == [READ_SCOPE, SEND_SCOPE]
 
