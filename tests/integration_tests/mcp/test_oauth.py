@@ -506,3 +506,18 @@ async def test_agent_completions_need_the_read_scope(served: Served) -> None:
         assert SUPPORT_AGENT in (await client.complete(ref, {"name": "agent_uuid", "value": ""})).completion.values
     async with session(served.url, served.token(SEND_SCOPE)) as client:
         assert (await client.complete(ref, {"name": "agent_uuid", "value": ""})).completion.values == []
+
+
+def test_a_stateful_session_answers_only_the_person_who_opened_it(sandbox: SandboxServer, provider: Provider) -> None:
+    """The SDK ties an MCP session to the token's (client, issuer, subject): another person's valid token
+    with the same session id is answered as if the session did not exist."""
+    for served in _serve(sandbox, provider):
+        opened = post(served.url, _INITIALIZE, served.token())
+        session_id = opened.headers["mcp-session-id"]
+        listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+        headers = {**_JSON_HEADERS, "mcp-session-id": session_id, "mcp-protocol-version": "2025-11-25"}
+        for token, status in ((served.token(sub="bob@example.test"), 404), (served.token(), 200)):
+            response = httpx.post(
+                served.url, json=listing, headers={**headers, "Authorization": f"Bearer {token}"}, timeout=30
+            )
+            assert response.status_code == status, response.text
