@@ -9,8 +9,20 @@ Run `osvi-mcp --help` (or `python mcp_server.py --help` from a checkout). Needs 
 Embed it with `create_server(ServerSettings.build(...))`.
 """
 
+from .audit import AUDIT_LOGGER
 from .cli import main
-from .http_auth import HEALTH_PATH, BearerTokenMiddleware, HealthCheck, create_http_app, transport_security
+from .http_auth import (
+    HEALTH_PATH,
+    BearerTokenMiddleware,
+    HealthCheck,
+    OAuthResourceServer,
+    RefuseQueryTokens,
+    ScopeGate,
+    create_http_app,
+    transport_security,
+)
+from .oauth import OSVITokenVerifier
+from .scopes import OPERATE_SCOPE, READ_SCOPE, SCOPES, SEND_SCOPE, operation_scope
 from .server import (
     AGENTS_URI,
     ESCALATION_PROMPT,
@@ -27,14 +39,30 @@ from .settings import (
     DEFAULT_PORT,
     DEFAULT_PROGRESS_INTERVAL,
     DEFAULT_TIMEOUT,
+    OAUTH_ISSUER_ENV,
     OPERATOR_TOOLS_ENV,
+    RESOURCE_URL_ENV,
     HttpSettings,
+    OAuthSettings,
     ServerSettings,
 )
 from .tools import AppState, OperationTool, output_model
 
 __all__ = [
     "AGENTS_URI",
+    "AUDIT_LOGGER",
+    "OAUTH_ISSUER_ENV",
+    "OPERATE_SCOPE",
+    "READ_SCOPE",
+    "RESOURCE_URL_ENV",
+    "SCOPES",
+    "SEND_SCOPE",
+    "OAuthResourceServer",
+    "OAuthSettings",
+    "OSVITokenVerifier",
+    "RefuseQueryTokens",
+    "ScopeGate",
+    "operation_scope",
     "ALLOWED_HOSTS_ENV",
     "BEARER_ENV",
     "DEFAULT_PORT",

@@ -13,6 +13,7 @@ import uvicorn
 
 from .._config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
 from ..errors import ConfigurationError
+from .audit import AUDIT_LOGGER
 from .http_auth import create_http_app
 from .server import create_server
 from .settings import (
@@ -20,8 +21,11 @@ from .settings import (
     BEARER_ENV,
     DEFAULT_PORT,
     DEFAULT_TIMEOUT,
+    OAUTH_ISSUER_ENV,
     OPERATOR_TOOLS_ENV,
+    RESOURCE_URL_ENV,
     HttpSettings,
+    OAuthSettings,
     ServerSettings,
 )
 
@@ -43,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=(
             f"Environment: {TOKEN_ENV} (required unless --sandbox), {AGENT_ENV} (default agent), {BASE_URL_ENV}, "
             f"{TIMEOUT_ENV} (seconds one OSVI call may take; default {DEFAULT_TIMEOUT:g}), {OPERATOR_TOOLS_ENV}=1 "
-            f"(same as --operator-tools); for --transport http also {BEARER_ENV} and {ALLOWED_HOSTS_ENV} "
-            "(comma-separated)."
+            f"(same as --operator-tools); for --transport http also {BEARER_ENV}, {ALLOWED_HOSTS_ENV} "
+            f"(comma-separated), and for OAuth {OAUTH_ISSUER_ENV}, {RESOURCE_URL_ENV} and the other "
+            "OSVI_MCP_OAUTH_* settings (docs/mcp-oauth.md)."
         ),
     )
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
@@ -69,8 +74,35 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sandbox", action="store_true", help="talk to an embedded local OSVI sandbox instead of a real account"
     )
+    parser.add_argument(
+        "--oauth-issuer",
+        metavar="URL",
+        help=f"HTTP: accept OAuth access tokens from this authorization server (or set {OAUTH_ISSUER_ENV})",
+    )
+    parser.add_argument(
+        "--resource-url",
+        metavar="URL",
+        help=f"HTTP with OAuth: this server's canonical URL, e.g. https://mcp.example.com/mcp (or {RESOURCE_URL_ENV})",
+    )
+    parser.add_argument(
+        "--audit-log",
+        metavar="PATH",
+        help="where the audit records of write calls go, one JSON line each (default: stderr)",
+    )
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
+
+
+def _audit_logging(path: str | None) -> None:
+    """Audit records are always written (level INFO on their own logger, whatever --log-level says): to
+    stderr with the other logs, or as bare JSON lines to `path`."""
+    audit = logging.getLogger(AUDIT_LOGGER)
+    audit.setLevel(logging.INFO)
+    if path is not None and path != "-":
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit.addHandler(handler)
+        audit.propagate = False
 
 
 @contextmanager
@@ -109,11 +141,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     # Everything but protocol JSON goes to stderr: in stdio mode stdout is the transport.
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    _audit_logging(args.audit_log)
     with ExitStack() as stack:
         try:
             http = (
                 HttpSettings.from_env(
-                    host=args.host, port=args.port, stateless=args.stateless, json_response=args.json_response
+                    host=args.host,
+                    port=args.port,
+                    stateless=args.stateless,
+                    json_response=args.json_response,
+                    oauth=OAuthSettings.build(issuer=args.oauth_issuer, resource_url=args.resource_url),
                 )
                 if args.transport == "http"
                 else None
@@ -128,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 server.run("stdio")
             else:
                 print(f"{PROG}: serving MCP on http://{http.host}:{http.port}/mcp", file=sys.stderr)
+                if http.oauth is not None:
+                    print(
+                        f"{PROG}: OAuth resource server {http.oauth.resource_url}, accepting tokens from "
+                        f"{http.oauth.issuer}",
+                        file=sys.stderr,
+                    )
                 config = uvicorn.Config(
                     create_http_app(server, http),
                     host=http.host,

@@ -5,16 +5,30 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from mcp.server.caching import CacheHint
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver import server as _sdk_server_module
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.prompts import Prompt
 from mcp.server.mcpserver.resources import FunctionResource
+from mcp_types import (
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    EmptyResult,
+    ListToolsResult,
+    PromptReference,
+    ResourceTemplateReference,
+    SetLevelRequestParams,
+    TextContent,
+)
 from pydantic import TypeAdapter
 
 from .._version import __version__
@@ -28,6 +42,7 @@ from ..protocol import (
     INJECT_CONTEXT,
     LIST_ACTIVE_AGENTS,
     LIST_ACTIVE_SESSIONS,
+    OPERATIONS,
     SEND_MESSAGE,
     SEND_OPERATOR_MESSAGE,
     TAKEOVER_SESSION,
@@ -37,22 +52,34 @@ from ..protocol import (
     describe_error,
 )
 from ..types import AgentId, CustomerId
+from .icons import SERVER_ICONS
+from .oauth import caller_token
+from .scopes import operation_scope
+from .session_log import set_log_level
 from .settings import ServerSettings
 from .tools import AGENT_FIELD, AppState, operation_tools, output_model, structured_content
 
 SERVER_NAME = "osvi"
 SERVER_TITLE = "OSVI customer conversations"
+WEBSITE_URL = "https://osvi.ai"
 AGENTS_URI = "osvi://agents"
 SESSIONS_URI = "osvi://customers/{customer_id}/sessions"
 SESSION_URI = "osvi://customers/{customer_id}/sessions/{agent_uuid}"
 HAND_OVER_PROMPT = "hand_over_to_agent"
 ESCALATION_PROMPT = "handle_escalation"
 
+logger = logging.getLogger("osvi_integrations.mcp")
 _AGENT_DOC: str = TypeAdapter(AgentId).json_schema()["description"]
 # The SDK module whose `configure_logging` the constructor calls (not part of its exported API).
 _sdk_server: Any = _sdk_server_module
 # The lifespan state of the request being served, for the static resource, whose read() gets no Context.
 _current_state: ContextVar[AppState] = ContextVar("osvi_mcp_state")
+# The HTTP request being served (None on stdio), for the completion handler, whose arguments carry no context.
+_current_request: ContextVar[object | None] = ContextVar("osvi_mcp_request", default=None)
+#: At most this many completion values (the MCP limit is 100).
+MAX_COMPLETIONS = 100
+_TOOL_SCOPES = {op.name: operation_scope(op) for op in OPERATIONS}
+_SETTINGS: weakref.WeakKeyDictionary[MCPServer[Any], ServerSettings] = weakref.WeakKeyDictionary()
 
 
 def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]:
@@ -74,13 +101,29 @@ def create_server(settings: ServerSettings | None = None) -> MCPServer[AppState]
             instructions=instructions(settings),
             version=__version__,
             lifespan=lifespan,
+            website_url=WEBSITE_URL,
+            icons=list(SERVER_ICONS),
             tools=list(operation_tools(settings)),
-            middleware=[_bind_state],
+            middleware=[_bind_state, _scoped_tools],
+            # 2026-07-28 lets clients cache `tools/list`. Its answer depends on the caller's token, so it is
+            # private, and immediately stale: after a step-up (a new token), the client must list again.
+            cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
         )
     _add_resources(server)
     for prompt in prompts(settings):
         server.add_prompt(prompt)
+    server.completion()(complete)  # type: ignore[no-untyped-call]  # the SDK leaves the decorator unannotated
+    # `logging/setLevel` (protocol versions up to 2025-11-25; 2026-07-28 asks per request in `_meta`). MCPServer
+    # has no decorator for it: the SDK's guidance is the low-level server's `add_request_handler`.
+    lowlevel: Any = getattr(server, "_lowlevel_server")  # noqa: B009
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+    _SETTINGS[server] = settings
     return server
+
+
+def settings_of(server: MCPServer[Any]) -> ServerSettings | None:
+    """The settings `create_server` built `server` with (None for a server built otherwise)."""
+    return _SETTINGS.get(server)
 
 
 @contextlib.contextmanager
@@ -113,10 +156,71 @@ def _no_logging_setup(level: str = "INFO") -> None:
 
 async def _bind_state(ctx: ServerRequestContext[AppState, Any], call_next: CallNext) -> HandlerResult:
     token = _current_state.set(ctx.lifespan_context)
+    request = _current_request.set(ctx.request)
     try:
         return await call_next(ctx)
     finally:
+        _current_request.reset(request)
         _current_state.reset(token)
+
+
+async def _scoped_tools(ctx: ServerRequestContext[AppState, Any], call_next: CallNext) -> HandlerResult:
+    """With OAuth, a caller sees only the tools its token's scopes allow (`tools/list`), and a call beyond
+    them fails here too (the HTTP layer answers it with 403 first). Without a token (stdio, an in-process
+    client, the static bearer token alone) nothing is filtered."""
+    token = caller_token(ctx.request)
+    if token is None:
+        return await call_next(ctx)
+    granted = set(token.scopes)
+    if ctx.method == "tools/call" and isinstance(ctx.params, Mapping):
+        needed = _TOOL_SCOPES.get(str(ctx.params.get("name")))
+        if needed is not None and needed not in granted:
+            text = f"This call needs the scope {needed}, which your access token was not granted."
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+    result = await call_next(ctx)
+    if ctx.method != "tools/list":
+        return result
+    # The handler's result reaches middleware as the model or as its wire dict.
+    if isinstance(result, ListToolsResult):
+        allowed = [tool for tool in result.tools if _TOOL_SCOPES.get(tool.name) in granted]
+        return result.model_copy(update={"tools": allowed})
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):
+        tools = [t for t in result["tools"] if isinstance(t, dict) and _TOOL_SCOPES.get(t.get("name", "")) in granted]
+        return {**result, "tools": tools}
+    return result
+
+
+async def _set_level(ctx: ServerRequestContext[AppState, Any], params: SetLevelRequestParams) -> EmptyResult:
+    set_log_level(ctx.session, params.level)
+    return EmptyResult()
+
+
+# -- completions -----------------------------------------------------------------------------------------
+
+
+async def complete(
+    ref: PromptReference | ResourceTemplateReference,
+    argument: CompletionArgument,
+    context: CompletionContext | None,
+) -> Completion:
+    """Agent ids (from the active agents) for `agent_uuid` of the two prompts and the session template.
+    Anything else, or a caller without `osvi:read`, gets an empty list (never an error)."""
+    known = (isinstance(ref, PromptReference) and ref.name in (HAND_OVER_PROMPT, ESCALATION_PROMPT)) or (
+        isinstance(ref, ResourceTemplateReference) and ref.uri == SESSION_URI
+    )
+    if not known or argument.name != AGENT_FIELD:
+        return Completion(values=[], total=0, has_more=False)
+    token = caller_token(_current_request.get())
+    if token is not None and _TOOL_SCOPES[LIST_ACTIVE_AGENTS.name] not in token.scopes:
+        return Completion(values=[], total=0, has_more=False)
+    try:
+        agents = await _current_state.get().client.invoke(LIST_ACTIVE_AGENTS)
+    except OSVIError as error:
+        logger.info("completion: active agents not listed: %r", error)
+        return Completion(values=[], total=0, has_more=False)
+    typed = argument.value.strip().lower()
+    matches = [a.agent_id for a in agents.agents if a.agent_id.lower().startswith(typed)]
+    return Completion(values=matches[:MAX_COMPLETIONS], total=len(matches), has_more=len(matches) > MAX_COMPLETIONS)
 
 
 def instructions(settings: ServerSettings) -> str:

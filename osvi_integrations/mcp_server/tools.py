@@ -29,6 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..client import AsyncOSVIClient
 from ..errors import OSVIError
 from ..protocol import OPERATIONS, Effect, Operation, describe_error
+from .audit import audit_record, emit
+from .icons import SERVER_ICONS
+from .session_log import send_log
 from .settings import ServerSettings
 
 T = TypeVar("T")
@@ -93,6 +96,7 @@ def operation_tool(operation: Operation[Any, Any], settings: ServerSettings) -> 
         fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=output_schema(output)),
         is_async=True,
         annotations=tool_annotations(operation),
+        icons=list(SERVER_ICONS),
         context_kwarg=None,
     )
 
@@ -221,22 +225,56 @@ async def call_operation(
     ctx: Context[AppState, Any],
 ) -> CallToolResult:
     state = ctx.request_context.lifespan_context
+    started = time.monotonic()
     try:
         call = state.client.invoke(operation, **decode_json_arguments(schema, arguments))
         result = await with_progress(ctx, state.settings, operation, call)
         structured = structured_content(output, result)
-    except OSVIError as error:
-        logger.info("%s failed: %r", operation.name, error)
-        return error_result(describe_error(error, operation))
-    except Exception:
-        logger.exception("%s raised an unexpected exception", operation.name)
-        crash = OSVIError(
-            "this MCP server hit an internal error (details are in its log).",
-            may_have_taken_effect=not operation.read_only,
-        )
-        return error_result(describe_error(crash, operation))
+    except Exception as raised:
+        if isinstance(raised, OSVIError):
+            logger.info("%s failed: %r", operation.name, raised)
+            error = raised
+        else:
+            logger.exception("%s raised an unexpected exception", operation.name)
+            error = OSVIError(
+                "this MCP server hit an internal error (details are in its log).",
+                may_have_taken_effect=not operation.read_only,
+            )
+        text = describe_error(error, operation)
+        _audit(operation, ctx, arguments, started, error=error)
+        await send_log(ctx, "warning", {"tool": operation.name, "error": type(raised).__name__, "message": text})
+        return error_result(text)
+    _audit(operation, ctx, arguments, started, result=structured)
     return CallToolResult(
         content=[TextContent(type="text", text=text_block(structured))], structured_content=structured
+    )
+
+
+def _audit(
+    operation: Operation[Any, Any],
+    ctx: Context[AppState, Any],
+    arguments: Mapping[str, Any],
+    started: float,
+    *,
+    error: OSVIError | None = None,
+    result: Mapping[str, Any] | None = None,
+) -> None:
+    """One audit record for a write or destructive call (see `audit`); reads leave none."""
+    if operation.read_only:
+        return
+    request_context = ctx.request_context
+    emit(
+        audit_record(
+            operation,
+            request=request_context.request,
+            arguments=arguments,
+            default_agent=request_context.lifespan_context.settings.default_agent_uuid,
+            started=started,
+            outcome="ok" if error is None else "error",
+            error=type(error).__name__ if error is not None else None,
+            may_have_taken_effect=True if error is None else error.may_have_taken_effect,
+            result=result,
+        )
     )
 
 

@@ -19,7 +19,9 @@ from osvi_integrations.mcp_server import (
     BEARER_ENV,
     ESCALATION_PROMPT,
     HAND_OVER_PROMPT,
+    OAUTH_ISSUER_ENV,
     OPERATOR_TOOLS_ENV,
+    RESOURCE_URL_ENV,
     SESSION_URI,
     SESSIONS_URI,
     HttpSettings,
@@ -54,6 +56,7 @@ def test_the_tool_table_is_the_operation_table() -> None:
 
 def test_every_environment_variable_named_is_one_the_code_reads() -> None:
     known = {TOKEN_ENV, BASE_URL_ENV, AGENT_ENV, TIMEOUT_ENV, OPERATOR_TOOLS_ENV, BEARER_ENV, ALLOWED_HOSTS_ENV}
+    known |= {OAUTH_ISSUER_ENV, RESOURCE_URL_ENV}
     assert set(re.findall(r"\bOSVI_[A-Z_]+\b", DOC)) == known
 
 

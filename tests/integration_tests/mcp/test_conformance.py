@@ -1,0 +1,123 @@
+"""The official MCP conformance suite (`@modelcontextprotocol/conformance`, server scenarios) against
+`osvi-mcp --transport http --sandbox`. It needs Node.js 22 (`fs.globSync`): where the installed node is older,
+the `node@22` package from npm runs it. Installed once into a cache folder (`OSVI_CONFORMANCE_CACHE`, default
+~/.cache/osvi-mcp-conformance); skipped, saying why, without npm or a reachable registry.
+
+Only the scenarios that apply to this server run: the others drive test fixtures of the suite's reference
+server (`test_simple_text`, `test://watched-resource`...), which a real server does not have."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import server_env
+from .test_http import free_port
+from .test_stdio import LAUNCHER
+
+CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"
+APPLICABLE = (
+    "server-initialize",
+    "ping",
+    "logging-set-level",
+    "completion-complete",
+    "tools-list",
+    "resources-list",
+    "prompts-list",
+    "dns-rebinding-protection",
+    "server-sse-multiple-streams",
+)
+_PASSED = re.compile(r"Passed: (\d+)/(\d+), (\d+) failed")
+
+
+def _node_major(node: str) -> int:
+    done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    match = re.match(r"v(\d+)", done.stdout.strip())
+    return int(match.group(1)) if match else 0
+
+
+@pytest.fixture(scope="module")
+def conformance() -> list[str]:
+    """The command that runs the suite (a node >= 22 and the suite's entry point)."""
+    cache = Path(os.environ.get("OSVI_CONFORMANCE_CACHE") or Path.home() / ".cache" / "osvi-mcp-conformance")
+    entry = cache / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+    local_node = cache / "node_modules" / ".bin" / "node"
+    system_node = shutil.which("node")
+    needs_node22 = system_node is None or _node_major(system_node) < 22
+    npm = shutil.which("npm")
+    if (not entry.exists() or (needs_node22 and not local_node.exists())) and npm is None:
+        pytest.skip("npm is not installed: the MCP conformance suite cannot be installed")
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".install-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers share the cache: one installs, the others wait
+        _install(cache, entry, local_node, needs_node22, npm)
+    node = str(local_node) if needs_node22 else str(system_node)
+    if _node_major(node) < 22:
+        pytest.skip(f"the MCP conformance suite needs Node.js 22; {node} is older")
+    return [node, str(entry)]
+
+
+def _install(cache: Path, entry: Path, local_node: Path, needs_node22: bool, npm: str | None) -> None:
+    if not entry.exists() or (needs_node22 and not local_node.exists()):
+        assert npm is not None
+        packages = [CONFORMANCE, *(["node@22"] if needs_node22 else [])]
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache), *packages],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0 or not entry.exists():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            pytest.skip(f"the MCP conformance suite could not be installed from npm (offline?): {last}")
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "--transport", "http", "--port", str(port), "--sandbox", "--operator-tools"],
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # the server says where it serves once it is about to
+            if "serving MCP" in line:
+                break
+        else:
+            pytest.fail("osvi-mcp did not start")
+        # Keep reading its log, so a full pipe never blocks the server.
+        threading.Thread(target=process.stderr.read, daemon=True).start()
+        yield f"http://localhost:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("scenario", APPLICABLE)
+def test_conformance_scenario_passes(conformance: list[str], server_url: str, scenario: str) -> None:
+    done = subprocess.run(
+        [*conformance, "server", "--url", server_url, "--scenario", scenario],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    match = _PASSED.search(output)
+    assert match is not None, output
+    passed, total, failed = (int(g) for g in match.groups())
+    assert failed == 0 and passed == total > 0, output
