@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..client import AsyncOSVIClient
 from ..errors import OSVIError
-from ..protocol import OPERATIONS, Effect, Operation, describe_error
+from ..protocol import FLAG_FIELDS, OPERATIONS, Effect, Operation, describe_error, with_fields_line
 from .audit import audit_record, emit
 from .icons import SERVER_ICONS
 from .session_log import send_log
@@ -41,18 +41,12 @@ logger = logging.getLogger("osvi_integrations.mcp")
 #: The argument the core fills from the default agent (`OSVI_AGENT_UUID`) when it is omitted.
 AGENT_FIELD = "agent_uuid"
 SUMMARY_FIELD = "summary"
-#: Plain yes/no readings of a session the result models define as properties; added to the output.
-FLAG_FIELDS = ("human_has_taken_over", "needs_human")
 _SUMMARY_DOC = (
     "The result in plain words, the same text as the text block: the reply (if any) and, stated plainly, "
     "a human operator's takeover or an escalation."
 )
-#: Fields the details line of the text block leaves out: the summary is the text itself and shows the reply.
-_NOT_IN_DETAILS = frozenset({SUMMARY_FIELD, "reply"})
 _OUTPUT_MODELS: dict[type[BaseModel], type[BaseModel]] = {}
 _FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
-#: The plain values the details line shows (a tuple: isinstance is quicker with it than with a union).
-_PLAIN = (str, bool, int, float)
 
 
 @dataclass(frozen=True)
@@ -198,20 +192,9 @@ def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
 
 def text_block(structured: Mapping[str, Any]) -> str:
     """What a client that passes on only the text gives the model: the summary, then one line with the
-    result's plain fields (session_id, state, mode, help_requested...) so nothing is lost."""
-    details = [
-        f"{name}: {_plain(value)}"
-        for name, value in structured.items()
-        if name not in _NOT_IN_DETAILS and isinstance(value, _PLAIN)
-    ]
-    text = str(structured[SUMMARY_FIELD])
-    return f"{text}\n{'; '.join(details)}" if details else text
-
-
-def _plain(value: str | bool | float) -> str:
-    if value is True or value is False:
-        return "true" if value else "false"  # as JSON writes them
-    return str(value)
+    result's plain fields (session_id, state, mode, help_requested...) so nothing is lost. The same
+    text as a LangChain tool's content (`protocol.result_text`)."""
+    return with_fields_line(str(structured[SUMMARY_FIELD]), structured)
 
 
 # -- calling -------------------------------------------------------------------------------------------

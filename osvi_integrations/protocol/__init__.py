@@ -37,10 +37,11 @@ from .operations import (
     WHISPER_TO_AGENT,
 )
 from .outcomes import ERROR_TABLE, error_from_response, error_table_markdown
-from .wording import describe_error, result_fields, result_text
+from .wording import FLAG_FIELDS, describe_error, result_fields, result_text, with_fields_line
 
 __all__ = [
     "ERROR_TABLE",
+    "FLAG_FIELDS",
     "SERVER_TEXT_LIMIT",
     "Masker",
     "SecretHeaders",
@@ -73,6 +74,7 @@ __all__ = [
     "operation_named",
     "result_fields",
     "result_text",
+    "with_fields_line",
     "parse_retry_after",
     "redact",
 ]

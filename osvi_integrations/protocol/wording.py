@@ -99,10 +99,14 @@ def result_text(result: BaseModel, fields: Mapping[str, Any] | None = None) -> s
     escalation stated plainly), then one line with the plain fields (`session_id`, `state`, `mode`,
     `help_requested`...). The LangChain tools' content and the MCP text block are this text."""
     summary: str = result.summary()  # type: ignore[attr-defined]  # every result model has one
-    values = result_fields(result) if fields is None else fields
+    return with_fields_line(summary, result_fields(result) if fields is None else fields)
+
+
+def with_fields_line(summary: str, fields: Mapping[str, Any]) -> str:
+    """`summary`, then one line with the plain (string, number, yes/no) fields, the reply left out."""
     details = [
         f"{name}: {_plain(value)}"
-        for name, value in values.items()
+        for name, value in fields.items()
         if name not in _NOT_IN_DETAILS and isinstance(value, _PLAIN)
     ]
     return f"{summary}\n{'; '.join(details)}" if details else summary
