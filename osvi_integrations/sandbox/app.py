@@ -27,10 +27,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .engine import Engine, Fault, Reply
+from .engine import ROUTES, Engine, Fault, Reply
 
 MAX_BODY_BYTES = 1 << 20  # a chat message is small; anything bigger is refused before parsing
-INBOUND_PATH = "/v1/chat/inbound"
+INBOUND_PATH = ROUTES["inbound"][1]
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +53,20 @@ class SandboxApp(Starlette):
         super().__init__(
             routes=[
                 Route(INBOUND_PATH, inbound, methods=["POST"]),
-                Route("/v1/chat/session", _Endpoint("create_session", _create_session, body=True), methods=["POST"]),
-                Route("/v1/chat/session/active", _Endpoint("get_active_session", _get_active_session), methods=["GET"]),
-                Route(
-                    "/v1/chat/session/{id}/inject_context",
-                    _Endpoint("inject_context", _inject_context, body=True),
-                    methods=["POST"],
+                *(
+                    Route(
+                        ROUTES[name][1],
+                        _Endpoint(name, handler, body=ROUTES[name][0] == "POST"),
+                        methods=[ROUTES[name][0]],
+                    )
+                    for name, handler in (
+                        ("create_session", _create_session),
+                        ("get_active_session", _get_active_session),
+                        ("inject_context", _inject_context),
+                        ("support", _support),
+                        ("active_agents", _active_agents),
+                    )
                 ),
-                Route("/v1/chat/session/{id}/support", _Endpoint("support", _support, body=True), methods=["POST"]),
-                Route("/v1/active_agents", _Endpoint("active_agents", _active_agents), methods=["GET"]),
             ],
             exception_handlers={HTTPException: _http_error, Exception: _server_error},
         )

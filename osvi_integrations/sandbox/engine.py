@@ -15,6 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ..protocol import (
+    CREATE_SESSION,
+    GET_ACTIVE_SESSION,
+    INJECT_CONTEXT,
+    LIST_ACTIVE_AGENTS,
+    SEND_MESSAGE,
+    TAKEOVER_SESSION,
+    Operation,
+)
+
 SANDBOX_API_TOKEN = "osvi-sandbox-key"  # 16 characters, like a real token
 OTHER_ACCOUNT_API_TOKEN = "osvi-other-accnt"
 
@@ -25,14 +35,22 @@ INACTIVE_AGENT = "agent_sandbox_inactive"
 FAULTY_AGENT = "agent_sandbox_faulty"
 OTHER_ACCOUNT_AGENT = "agent_other_account"
 
-# Operation names, used by `Fault.route` and `Engine.requests_by_route`.
+
+def _route(operation: Operation[Any, Any]) -> tuple[str, str]:
+    # The contract writes the session placeholder `{id}`; the operations call the field `session_id`.
+    return operation.method, operation.path.replace("{session_id}", "{id}")
+
+
+#: The sandbox's routes by name (what `Fault.route` and `Engine.requests_by_route` use), each the
+#: method and path of the operations it serves, taken from the operation table. Several operations
+#: share a route: `get_active_session` serves `list_active_sessions` too, `support` every command.
 ROUTES: dict[str, tuple[str, str]] = {
-    "create_session": ("POST", "/v1/chat/session"),
-    "get_active_session": ("GET", "/v1/chat/session/active"),
-    "inbound": ("POST", "/v1/chat/inbound"),
-    "inject_context": ("POST", "/v1/chat/session/{id}/inject_context"),
-    "support": ("POST", "/v1/chat/session/{id}/support"),
-    "active_agents": ("GET", "/v1/active_agents"),
+    "create_session": _route(CREATE_SESSION),
+    "get_active_session": _route(GET_ACTIVE_SESSION),
+    "inbound": _route(SEND_MESSAGE),
+    "inject_context": _route(INJECT_CONTEXT),
+    "support": _route(TAKEOVER_SESSION),
+    "active_agents": _route(LIST_ACTIVE_AGENTS),
 }
 SUPPORT_COMMANDS = ("takeover", "tell", "whisper", "end", "close")
 CONTEXT_LIMIT = 5  # the contract keeps the newest 5 non-empty context entries

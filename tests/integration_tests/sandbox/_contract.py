@@ -16,19 +16,21 @@ import httpx
 import jsonschema
 import yaml
 
+from osvi_integrations.sandbox import ROUTES
+
 ROOT = Path(__file__).resolve().parents[3]
 SPEC_DIR = ROOT / "spec"
-SHARED_DIR = ROOT.parent / "shared" / "osvi-api"
 CHAT_V1_PATH = SPEC_DIR / "chat_v1.openapi.yaml"
 SEND_MESSAGE_PATH = SPEC_DIR / "send_message.openapi.yaml"
 
-# The operations' paths, as the contract writes them.
-SESSION = "/v1/chat/session"
-ACTIVE = "/v1/chat/session/active"
-INBOUND = "/v1/chat/inbound"
-INJECT = "/v1/chat/session/{id}/inject_context"
-SUPPORT = "/v1/chat/session/{id}/support"
-AGENTS = "/v1/active_agents"
+# The operations' paths, from the operation table by way of the sandbox's routes (written once); that
+# each is a path of the contract is checked by `test_every_route_is_a_path_of_the_contract`.
+SESSION = ROUTES["create_session"][1]
+ACTIVE = ROUTES["get_active_session"][1]
+INBOUND = ROUTES["inbound"][1]
+INJECT = ROUTES["inject_context"][1]
+SUPPORT = ROUTES["support"][1]
+AGENTS = ROUTES["active_agents"][1]
 
 CHAT_V1: dict[str, Any] = yaml.safe_load(CHAT_V1_PATH.read_text(encoding="utf-8"))
 
