@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -30,6 +31,25 @@ _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _warned_plain_http: set[str] = set()
 
 logger = logging.getLogger("osvi_integrations")
+
+
+class ClientOptions(TypedDict, total=False):
+    """The settings a client takes as keyword arguments (besides `api_token`), each resolved by
+    `build_config`: argument, then `OSVI_*` environment variable, then default."""
+
+    #: API root; `OSVI_BASE_URL`, then https://api.osvi.ai.
+    base_url: str | None
+    #: Seconds one call may take in all (every attempt, wait and retry); `OSVI_TIMEOUT`, then 60.
+    timeout: float | None
+    #: Seconds to wait for a connection (within `timeout`); default 5.
+    connect_timeout: float | None
+    #: Retries of requests that provably had no effect; default 2. Or a whole `retry_policy`.
+    max_retries: int | None
+    retry_policy: RetryPolicy | None
+    #: Pool size; default 100.
+    max_connections: int | None
+    #: The agent used when a call names none; `OSVI_AGENT_UUID`.
+    default_agent_uuid: str | None
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, SecretStr
 
-from ._config import AGENT_ENV, ClientConfig, build_config
+from ._config import AGENT_ENV, ClientConfig, ClientOptions, build_config
 from ._transport import async_transport, sync_transport
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
@@ -47,37 +47,15 @@ ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
 
 class _ClientBase:
-    def __init__(
-        self,
-        *,
-        api_token: str | SecretStr | None,
-        base_url: str | None,
-        timeout: float | None,
-        connect_timeout: float | None,
-        max_retries: int | None,
-        retry_policy: RetryPolicy | None,
-        max_connections: int | None,
-        default_agent_uuid: str | None,
-        config: ClientConfig | None,
-    ) -> None:
+    def __init__(self, api_token: str | SecretStr | None, config: ClientConfig | None, options: ClientOptions) -> None:
         if config is not None:
             # Settings a surface already resolved with `build_config` (the pool-sharing LangChain objects,
             # the MCP server): used as they are, not resolved from the environment again.
-            given = (api_token, base_url, timeout, connect_timeout, max_retries, retry_policy, max_connections)
-            if any(value is not None for value in given) or default_agent_uuid is not None:
+            if api_token is not None or any(value is not None for value in options.values()):
                 raise ConfigurationError("config: pass either config or individual settings, not both.")
             self._config = config
         else:
-            self._config = build_config(
-                api_token=api_token,
-                base_url=base_url,
-                timeout=timeout,
-                connect_timeout=connect_timeout,
-                max_retries=max_retries,
-                retry_policy=retry_policy,
-                max_connections=max_connections,
-                default_agent_uuid=default_agent_uuid,
-            )
+            self._config = build_config(api_token=api_token, **options)
         self._headers = base_headers(self._config.api_token.get_secret_value())
         self._json_headers = with_json_content_type(self._headers)  # built once, not per request
         self._closed = False
@@ -147,27 +125,14 @@ class OSVIClient(_ClientBase):
         self,
         api_token: str | SecretStr | None = None,
         *,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        max_connections: int | None = None,
-        default_agent_uuid: str | None = None,
         http_client: httpx.Client | httpx2.Client | None = None,
         config: ClientConfig | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(
-            api_token=api_token,
-            base_url=base_url,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            max_connections=max_connections,
-            default_agent_uuid=default_agent_uuid,
-            config=config,
-        )
+        """`api_token` (default `OSVI_API_TOKEN`) and the `ClientOptions` (`base_url`, `timeout`,
+        `connect_timeout`, `max_retries` or `retry_policy`, `max_connections`, `default_agent_uuid`), or
+        `config` resolved by `build_config`. A `http_client` is used as is and never closed here."""
+        super().__init__(api_token, config, options)
         self._transport = sync_transport(
             http_client,
             max_connections=self._config.max_connections,
@@ -256,27 +221,14 @@ class AsyncOSVIClient(_ClientBase):
         self,
         api_token: str | SecretStr | None = None,
         *,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        max_connections: int | None = None,
-        default_agent_uuid: str | None = None,
         http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
         config: ClientConfig | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(
-            api_token=api_token,
-            base_url=base_url,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            max_connections=max_connections,
-            default_agent_uuid=default_agent_uuid,
-            config=config,
-        )
+        """`api_token` (default `OSVI_API_TOKEN`) and the `ClientOptions` (`base_url`, `timeout`,
+        `connect_timeout`, `max_retries` or `retry_policy`, `max_connections`, `default_agent_uuid`), or
+        `config` resolved by `build_config`. A `http_client` is used as is and never closed here."""
+        super().__init__(api_token, config, options)
         self._transport = async_transport(
             http_client,
             max_connections=self._config.max_connections,
