@@ -1,5 +1,5 @@
-"""Every OSVI Chat v1 operation, one definition each. Adding an endpoint: a types module, one entry
-here, a method on the client resource, and the sandbox route."""
+"""Every OSVI Chat v1 operation, one definition each. Adding an endpoint: see "Adding an endpoint" in
+the README (types, an entry here, the resource methods, the sandbox)."""
 
 from __future__ import annotations
 
