@@ -1,4 +1,17 @@
-"""The MCP server: tools generated from the operation table, read-only resources, two prompts."""
+"""The MCP server: tools generated from the operation table, read-only resources, two prompts.
+
+Built on `MCPServer`'s public API (tools, resources, prompts, completions, middleware, lifespan) except
+in three places where the SDK (2.3) has no public extension point, stated here once:
+
+1. Tools run on their raw arguments: `tools.OperationTool` overrides `Tool.run` (with a `FuncMetadata`
+   that only carries the advertised output schema), so the core validates and words a bad argument
+   ("Invalid argument ... Nothing was sent.") instead of the SDK's pydantic dump. `MCPServer.add_tool`
+   derives the schema and validation from a Python signature, which would state each tool twice.
+2. `MCPServer()` calls the SDK's `configure_logging` (`logging.basicConfig` plus a rich console, about
+   15 ms): `_host_logging_untouched` keeps it from touching an embedding program's logging and skips it.
+3. `logging/setLevel` is registered on the low-level server (`_lowlevel_server.add_request_handler`),
+   which the SDK's own guidance points to: `MCPServer` has no decorator for it.
+"""
 
 from __future__ import annotations
 
@@ -247,14 +260,7 @@ def instructions(settings: ServerSettings) -> str:
     return "\n".join(lines)
 
 
-_OPERATOR_OPS = (
-    TAKEOVER_SESSION,
-    SEND_OPERATOR_MESSAGE,
-    WHISPER_TO_AGENT,
-    TELL_AGENT,
-    HAND_BACK_TO_AGENT,
-    CLOSE_SESSION,
-)
+_OPERATOR_OPS = tuple(op for op in OPERATIONS if op.operator)
 
 
 # -- resources -------------------------------------------------------------------------------------------
