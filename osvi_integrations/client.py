@@ -150,10 +150,10 @@ class OSVIClient(_ClientBase):
             http_client, max_connections=self._config.max_connections, origin=self._config.origin
         )
         self._close_lock = threading.Lock()
-        self.messages = Messages(self)
-        self.sessions = Sessions(self)
-        self.support = Support(self)
-        self.agents = Agents(self)
+        self.messages: Messages = Messages(self)
+        self.sessions: Sessions = Sessions(self)
+        self.support: Support = Support(self)
+        self.agents: Agents = Agents(self)
 
     def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
@@ -237,10 +237,10 @@ class AsyncOSVIClient(_ClientBase):
         self._transport = async_transport(
             http_client, max_connections=self._config.max_connections, origin=self._config.origin
         )
-        self.messages = AsyncMessages(self)
-        self.sessions = AsyncSessions(self)
-        self.support = AsyncSupport(self)
-        self.agents = AsyncAgents(self)
+        self.messages: AsyncMessages = AsyncMessages(self)
+        self.sessions: AsyncSessions = AsyncSessions(self)
+        self.support: AsyncSupport = AsyncSupport(self)
+        self.agents: AsyncAgents = AsyncAgents(self)
 
     async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""

@@ -178,7 +178,7 @@ def _accepted_names(model: type[BaseModel]) -> set[str]:
 class OSVIConnection(BaseModel):
     """Token, endpoint and transport options. All HTTP behaviour (retries, errors) is the core client's."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(arbitrary_types_allowed=True)
 
     #: Arguments LangChain passes to every model that mean nothing here; accepted and ignored.
     _ignored_arguments: ClassVar[frozenset[str]] = frozenset()
