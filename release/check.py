@@ -55,11 +55,13 @@ MODULE_EXTRAS = {
     f"{PACKAGE}.mcp_server": ("mcp",),
 }
 #: The floors: (name, extras installed at their lowest, what runs against them).
-#: (The unit tests need the sandbox, which tests/conftest.py imports; the LangChain ones need the middleware.)
+#: (The unit tests need the sandbox, which tests/conftest.py imports; the LangChain ones need the middleware;
+#: test_packaging.py reads the checkout's README, which this check verifies in the built wheel instead.)
+UNIT_TESTS = ["tests/unit_tests", "--ignore=tests/unit_tests/test_packaging.py"]
 FLOOR_SETS = (
-    ("core", ("sandbox",), ["tests/unit_tests", "--ignore=tests/unit_tests/langchain"]),
+    ("core", ("sandbox",), [*UNIT_TESTS, "--ignore=tests/unit_tests/langchain"]),
     ("langchain", ("langchain",), None),
-    ("agents", ("agents", "sandbox"), ["tests/unit_tests"]),
+    ("agents", ("agents", "sandbox"), UNIT_TESTS),
     ("mcp", ("mcp",), None),
 )
 #: The dev tools the unit tests need (their versions: the `dev` group's), installed after the floors.
@@ -160,6 +162,8 @@ def find_python(version: str) -> Path | None:
     found = run([tool("uv"), "python", "find", "--no-project", version])
     candidates.append(found.stdout.strip() if found.returncode == 0 else None)
     for candidate in filter(None, candidates):
+        if not Path(candidate).is_file():
+            continue
         probe = run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], timeout=30)
         if probe.returncode == 0 and probe.stdout.strip() == version:
             return Path(candidate)
@@ -437,7 +441,7 @@ def floors(wheel: Path, python: Path, version: str, work: Path) -> None:
         if unit_tests is None:
             smoke(label, venv_python, extras, work)
             continue
-        tools = TEST_TOOLS + (TEST_TOOLS_LANGCHAIN if "langchain" in extras else ())
+        tools = TEST_TOOLS + (TEST_TOOLS_LANGCHAIN if {"langchain", "agents"} & set(extras) else ())
         wanted = [r for r in dev if normalize(re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0]) in tools]
         pins = work / f"{venv.name}-pins.txt"
         pins.write_text("".join(f"{n}=={v}\n" for n, v in installed.items() if n != DISTRIBUTION))
