@@ -391,6 +391,23 @@ def per_extra(wheel: Path, python: Path, version: str, work: Path) -> Path | Non
     return all_venv
 
 
+def uvx(wheel: Path, python: Path, version: str) -> None:
+    """As the MCP registry's server.json runs it: `uvx --from <wheel>[mcp] osvi-integrations`; and without
+    the extra, the one line naming it."""
+    base: list[str | Path] = [tool("uv"), "tool", "run", "--isolated", "--python", python, "--from"]
+    done = run([*base, f"{wheel}[mcp]", "osvi-integrations", "--help"])
+    if done.returncode != 0 or "usage:" not in done.stdout:
+        fail(f"py{version} uvx --from {wheel.name}[mcp] osvi-integrations --help", done.stdout + done.stderr)
+    else:
+        ok(f"py{version} uvx --from {wheel.name}[mcp] osvi-integrations --help")
+    done = run([*base, str(wheel), "osvi-mcp", "--help"])
+    lines = done.stderr.strip().splitlines()
+    if done.returncode != 1 or not lines or f'"{DISTRIBUTION}[mcp]"' not in lines[-1] or "Traceback" in done.stderr:
+        fail(f"py{version} uvx --from {wheel.name} osvi-mcp --help (no mcp extra)", done.stdout + done.stderr)
+    else:
+        ok(f"py{version} uvx --from {wheel.name} osvi-mcp --help names the mcp extra")
+
+
 def type_completeness(all_venv: Path, work: Path) -> None:
     """pyright --verifytypes on the installed package (not the source tree), public symbols only."""
     empty = work / "pyright-cwd"
@@ -492,6 +509,7 @@ def main() -> None:
             found += 1
             say(f"Python {version}: {python}")
             all_venv = per_extra(wheel, python, version, work)
+            uvx(wheel, python, version)
             if all_venv is not None and not typed:
                 check_declared_imports(wheel, all_venv, version)
                 type_completeness(all_venv, work)
