@@ -1,5 +1,7 @@
 """Hand customer conversations to an OSVI AI chat agent from Python, LangChain and MCP."""
 
+import logging as _logging
+
 from ._version import __version__
 from .client import AsyncOSVIClient, OSVIClient
 from .conversation import AsyncConversation, Conversation
@@ -47,6 +49,10 @@ from .types import (
     SessionMode,
     SupportCommandResult,
 )
+
+# A library leaves logging to the application: without a handler of ours, Python's last-resort handler
+# would print our warnings to stderr in programs that never configured logging.
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "APIConnectionError",

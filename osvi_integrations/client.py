@@ -140,10 +140,10 @@ class OSVIClient(_ClientBase):
             masker=Masker(self._config.api_token),
         )
         self._close_lock = threading.Lock()
-        self.messages = Messages(self)
-        self.sessions = Sessions(self)
-        self.support = Support(self)
-        self.agents = Agents(self)
+        self.messages: Messages = Messages(self)
+        self.sessions: Sessions = Sessions(self)
+        self.support: Support = Support(self)
+        self.agents: Agents = Agents(self)
 
     def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
@@ -235,10 +235,10 @@ class AsyncOSVIClient(_ClientBase):
             origin=self._config.origin,
             masker=Masker(self._config.api_token),
         )
-        self.messages = AsyncMessages(self)
-        self.sessions = AsyncSessions(self)
-        self.support = AsyncSupport(self)
-        self.agents = AsyncAgents(self)
+        self.messages: AsyncMessages = AsyncMessages(self)
+        self.sessions: AsyncSessions = AsyncSessions(self)
+        self.support: AsyncSupport = AsyncSupport(self)
+        self.agents: AsyncAgents = AsyncAgents(self)
 
     async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""

@@ -87,12 +87,12 @@ class _AsyncFifoTurns:
 
 class _ConversationState(HandoffFlags):
     def __init__(self, agent_uuid: str, customer_id: str, session_id: str | None) -> None:
-        self.agent_uuid = agent_uuid
-        self.customer_id = customer_id
-        self.session_id = session_id
+        self.agent_uuid: str = agent_uuid
+        self.customer_id: str = customer_id
+        self.session_id: str | None = session_id
         self.mode: str | None = None
         self.state: str | None = None
-        self.help_requested = False
+        self.help_requested: bool = False
         self.last_result: SendMessageResult | None = None
 
     def _record(self, result: SendMessageResult) -> SendMessageResult:
@@ -142,7 +142,7 @@ class Conversation(_ConversationState):
             except SESSION_GONE:
                 if self.session_id is None:
                     raise
-                self.session_id = None
+                self.session_id: str | None = None  # annotated: pyright --verifytypes
                 result = self._client.send_message(self.agent_uuid, self.customer_id, content)
             return self._record(result)
 
@@ -192,7 +192,7 @@ class AsyncConversation(_ConversationState):
             except SESSION_GONE:
                 if self.session_id is None:
                     raise
-                self.session_id = None
+                self.session_id: str | None = None  # annotated: pyright --verifytypes
                 result = await self._client.send_message(self.agent_uuid, self.customer_id, content)
             return self._record(result)
 

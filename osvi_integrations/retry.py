@@ -28,7 +28,7 @@ from .errors import (
     ServerError,
 )
 
-logger = logging.getLogger("osvi_integrations")
+logger: logging.Logger = logging.getLogger("osvi_integrations")
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ class CallBudget:
         self._read_only = read_only
         self._clock = clock
         self.timeout = timeout
-        self.deadline = (clock() if started is None else started) + timeout
-        self.retries_done = 0
+        self.deadline: float = (clock() if started is None else started) + timeout
+        self.retries_done: int = 0
 
     def remaining(self) -> float:
         """Seconds the next attempt may take."""

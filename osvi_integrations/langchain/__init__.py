@@ -4,10 +4,10 @@ escalation gate for `langchain.agents.create_agent`."""
 
 try:
     import langchain_core  # noqa: F401
-except ImportError as exc:  # pragma: no cover - exercised by a test that hides langchain_core
+except ImportError as _missing:  # pragma: no cover - exercised by a test that hides langchain_core
     raise ImportError(
         'osvi_integrations.langchain needs langchain-core: pip install "osvi-integrations[langchain]"'
-    ) from exc
+    ) from _missing
 
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY
 from .chat_models import ChatOSVI

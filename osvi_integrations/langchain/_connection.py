@@ -183,7 +183,7 @@ _RUNTIME_STATE = frozenset({"_own_client", "_own_async_client", "_own_lock", "_r
 class OSVIConnection(BaseModel):
     """Token, endpoint and transport options. All HTTP behaviour (retries, errors) is the core client's."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(arbitrary_types_allowed=True)
 
     #: Arguments LangChain passes to every model that mean nothing here; accepted and ignored.
     _ignored_arguments: ClassVar[frozenset[str]] = frozenset()

@@ -10,7 +10,7 @@ finishes (durability "sync"/"async"); the next node, `before_model`, sees its To
 that pauses. Re-running it on resume repeats only a look at the state. `after_model` would be too
 late: the LLM would already have answered the tool result.
 
-Needs `langchain` (for `create_agent`): `pip install "langchain>=1.0"`.
+Needs `langchain` (for `create_agent`): `pip install "osvi-integrations[agents]"`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 try:
     from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
-except ImportError as exc:  # pragma: no cover - exercised only without langchain installed
+except ImportError as _missing:  # pragma: no cover - exercised only without langchain installed
     raise ImportError(
-        'OSVIEscalationMiddleware needs langchain (create_agent and its middleware): pip install "langchain>=1.0"'
-    ) from exc
+        "OSVIEscalationMiddleware needs langchain (create_agent and its middleware): "
+        'pip install "osvi-integrations[agents]"'
+    ) from _missing
 from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -135,7 +136,7 @@ class OSVIEscalationMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         Needs `langchain` for `create_agent`, and a checkpointer (interrupts are saved there).
 
         ```bash
-        pip install "osvi-integrations[langchain]" "langchain>=1.0"
+        pip install "osvi-integrations[agents]"
         ```
 
     Key init args:
@@ -185,7 +186,7 @@ class OSVIEscalationMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         on_takeover: bool = True,
     ) -> None:
         super().__init__()
-        self.tool_names = (
+        self.tool_names: frozenset[str] = (
             frozenset(tool_names) if tool_names is not None else frozenset(tool_name(op) for op in OPERATIONS)
         )
         self.on_help_requested = on_help_requested

@@ -443,7 +443,7 @@ class OSVISendMessageTool(OSVITool):
 
 
 #: The arguments an LLM gives `OSVISendMessageTool` (`content`, optional `session_id`).
-OSVISendMessageInput = args_schema_for(SEND_MESSAGE)
+OSVISendMessageInput: type[BaseModel] = args_schema_for(SEND_MESSAGE)
 
 
 class OSVIToolkit(OSVIConnection, BaseToolkit):

@@ -36,7 +36,7 @@ from .settings import ServerSettings
 
 T = TypeVar("T")
 
-logger = logging.getLogger("osvi_integrations.mcp")
+logger: logging.Logger = logging.getLogger("osvi_integrations.mcp")
 
 #: The argument the core fills from the default agent (`OSVI_AGENT_UUID`) when it is omitted.
 AGENT_FIELD = "agent_uuid"

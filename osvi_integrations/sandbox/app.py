@@ -32,7 +32,7 @@ from .engine import ROUTES, Engine, Fault, Reply
 MAX_BODY_BYTES = 1 << 20  # a chat message is small; anything bigger is refused before parsing
 INBOUND_PATH = ROUTES["inbound"][1]
 
-logger = logging.getLogger(__name__)
+logger: logging.Logger = logging.getLogger(__name__)
 
 # Engine call for one operation: (engine, token, scope, parsed JSON body or None) -> Reply.
 _Call = Callable[[Engine, str | None, Scope, Any], Reply]

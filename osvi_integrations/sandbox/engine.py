@@ -184,10 +184,10 @@ class Engine:
         max_processed: int | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.agents = {a.uuid: a for a in agents}
+        self.agents: dict[str, Agent] = {a.uuid: a for a in agents}
         self.sessions: dict[str, Session] = {}
         self.processed: list[InboundRecord] = []
-        self.request_count = 0  # HTTP requests to POST /v1/chat/inbound (what retry tests count)
+        self.request_count: int = 0  # HTTP requests to POST /v1/chat/inbound (what retry tests count)
         self.requests_by_route: dict[str, int] = dict.fromkeys(ROUTES, 0)
         self._max_processed = max_processed
         self._clock = clock or (lambda: datetime.now(UTC))

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -54,8 +55,8 @@ class PromptServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
-        self.ready = threading.Event()
-        self.grace = 0.1
+        self.ready: threading.Event = threading.Event()
+        self.grace: float = 0.1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
@@ -112,7 +113,7 @@ class SandboxServer:
     def __init__(
         self, engine: Engine | None = None, *, host: str = "127.0.0.1", port: int = 0, access_log: bool = False
     ) -> None:
-        self.engine = engine or Engine()
+        self.engine: Engine = engine or Engine()
         self.api_token = SANDBOX_API_TOKEN
         self._app = create_app(self.engine)
         self._host = host
@@ -229,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
     parser.add_argument("--access-log", action="store_true", help="log one line per request (default: off)")
     args = parser.parse_args(argv)
+    # An application configures logging (the package only adds a NullHandler): the sandbox's own errors show.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     engine = Engine(max_processed=CLI_MAX_PROCESSED)
     print(
         f"OSVI sandbox on http://{args.host}:{args.port}\n"

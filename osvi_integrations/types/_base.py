@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -89,13 +89,13 @@ SessionStatus = Literal["active", "dormant", "closed"]
 class RequestModel(BaseModel):
     """Arguments of one operation. Unknown arguments are refused, so a typo never goes unnoticed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class ResultModel(BaseModel):
     """A typed API result. Fields OSVI adds later are kept (`extra="allow"`), not dropped."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class HandoffFlags:

@@ -174,4 +174,5 @@ def test_the_registry_command_exists() -> None:
     import importlib.metadata
 
     scripts = {e.name: e.value for e in importlib.metadata.entry_points(group="console_scripts")}
-    assert scripts.get("osvi-integrations") == scripts.get("osvi-mcp") == "osvi_integrations.mcp_server:main"
+    assert scripts.get("osvi-mcp") == "osvi_integrations._entry_points:mcp"
+    assert scripts.get("osvi-integrations") == "osvi_integrations._entry_points:mcp_as_distribution"
