@@ -5,8 +5,9 @@ LangChain's `convert_to_openai_tool(strict=True)`), Gemini function declarations
 agree on a subset of JSON Schema. `portable_schema` turns an operation's params schema into it:
 
 - every object has `additionalProperties: false` and lists every property in `required`;
-- a property the caller may leave out is nullable instead (`anyOf [..., {"type": "null"}]`), so a
-  strict model sends null for it, and null means "not given" (the params default to None);
+- a property the caller may leave out is nullable instead (`anyOf [..., {"type": "null"}]`, its
+  description on the non-null branch), so a strict model sends null for it, and null means "not
+  given" (the params default to None);
 - `$ref`s are written out in place (no `$defs`): Gemini's schema form and MCP clients in strict mode
   take no references;
 - only the keywords of that subset are kept (`KEPT_KEYWORDS`). OpenAI's strict mode refuses
@@ -51,15 +52,14 @@ def accepts_null(schema: Mapping[str, Any]) -> bool:
 
 
 def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """`schema` that also accepts null (its description, if any, stays on the outside)."""
+    """`schema` that also accepts null (a description stays with the non-null branch)."""
     if accepts_null(schema):
         return dict(schema)
-    inner = {k: v for k, v in schema.items() if k != "description"}
-    options = [*inner["anyOf"], NULL] if set(inner) == {"anyOf"} else [inner, NULL]
-    outer: dict[str, Any] = {"anyOf": options}
-    if "description" in schema:
-        outer["description"] = schema["description"]
-    return outer
+    if set(schema) <= {"anyOf", "description"}:
+        union: dict[str, Any] = {**schema, "anyOf": [*schema["anyOf"], NULL]}
+        _describe_the_branch(union, union["anyOf"])
+        return union
+    return {"anyOf": [dict(schema), NULL]}
 
 
 def _portable(node: Mapping[str, Any], definitions: Mapping[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
@@ -95,14 +95,24 @@ def _portable(node: Mapping[str, Any], definitions: Mapping[str, Any], seen: tup
         out["additionalProperties"] = False
     anyof = out.get("anyOf")
     if anyof is not None:
-        # One description, on the union: some converters (Gemini's) keep a branch's description over the
-        # field's own, which says more (the branch's is the type's, e.g. "Session id from an earlier result").
-        described = [option for option in anyof if "description" in option]
-        if "description" not in out and len(described) == 1:
-            out["description"] = described[0]["description"]
-        for option in described:
-            del option["description"]
+        _describe_the_branch(out, anyof)
     return _ordered(out)
+
+
+def _describe_the_branch(union: dict[str, Any], options: list[dict[str, Any]]) -> None:
+    """A nullable value's one description goes on its non-null branch: Gemini's converters read it there
+    (google-genai's drops a description beside `anyOf`, langchain-google-genai's prefers the branch's).
+    The field's description wins over its type's ("Session id from an earlier result")."""
+    branches = [option for option in options if option.get("type") != "null"]
+    description = union.pop("description", None)
+    if len(branches) != 1:
+        if description is not None:
+            union["description"] = description
+        return
+    (branch,) = branches
+    if description is not None:
+        branch["description"] = description
+    options[options.index(branch)] = _ordered(branch)
 
 
 _ORDER = ("type", "description", "anyOf", "enum", "items", "properties", "required", "additionalProperties")
