@@ -116,11 +116,11 @@ async def test_agent_uuid_is_optional_only_with_a_default_agent(connect: Connect
         without = (await tools_by_name(client))["send_message"].input_schema
     # Listed as required either way (OpenAI strict mode wants every property there); null only with a default.
     assert "agent_uuid" in with_default["required"] and "agent_uuid" in without["required"]
-    agent = with_default["properties"]["agent_uuid"]
-    assert agent["anyOf"] == [{"type": "string"}, {"type": "null"}] and SUPPORT_AGENT in agent["description"]
+    string, null = with_default["properties"]["agent_uuid"]["anyOf"]
+    assert string["type"] == "string" and null == {"type": "null"} and SUPPORT_AGENT in string["description"]
     assert without["properties"]["agent_uuid"]["type"] == "string"
     # The agent id is described with its 'agent_…' example (from the core types), not as a UUID.
-    for prop in (agent, without["properties"]["agent_uuid"]):
+    for prop in (string, without["properties"]["agent_uuid"]):
         assert AGENT_ID_EXAMPLE in prop["description"]
 
 
