@@ -10,10 +10,11 @@ agree on a subset of JSON Schema. `portable_schema` turns an operation's params 
   given" (the params default to None);
 - `$ref`s are written out in place (no `$defs`): Gemini's schema form and MCP clients in strict mode
   take no references;
-- only the keywords of that subset are kept (`KEPT_KEYWORDS`). OpenAI's strict mode refuses
-  `examples`, `minLength` and `maxLength`, and some deployments `default`; titles are Python class
-  names. The descriptions carry the examples; the core still checks every argument (a blank string
-  is refused in words an LLM can act on) whatever the schema says.
+- only the keywords of that subset are kept (`KEPT_KEYWORDS`; `const` becomes a one-value `enum`).
+  OpenAI's strict mode refuses `examples`, `minLength` and `maxLength`, and some deployments
+  `default`; titles are Python class names (`DROPPED_KEYWORDS`). The descriptions carry the examples;
+  the core still checks every argument (a blank string is refused in words an LLM can act on)
+  whatever the schema says. Any other keyword raises `ValueError`.
 
 A schema this module returns is a fixed point of each of those converters (the tests check that).
 """
@@ -32,6 +33,10 @@ from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonS
 KEPT_KEYWORDS = frozenset(
     {"type", "description", "properties", "required", "additionalProperties", "items", "anyOf", "enum"}
 )
+#: Keywords left out: names (`title`), hints the descriptions carry (`examples`, `default`: null is the
+#: default) and length limits the core checks and words. Any other keyword raises: a params model that
+#: gains one needs a decision, not a silent loss.
+DROPPED_KEYWORDS = frozenset({"title", "default", "examples", "minLength", "maxLength", "$defs"})
 NULL: dict[str, Any] = {"type": "null"}
 
 
@@ -72,8 +77,13 @@ def _portable(node: Mapping[str, Any], definitions: Mapping[str, Any], seen: tup
         seen = (*seen, name)
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key not in KEPT_KEYWORDS:
+        if key == "const":  # one allowed value: an enum of one, which every provider takes
+            out["enum"] = [value]
             continue
+        if key in DROPPED_KEYWORDS:
+            continue
+        if key not in KEPT_KEYWORDS:
+            raise ValueError(f"the keyword {key!r} has no portable form: state it in the description instead")
         if key == "properties":
             out[key] = {name: _portable(prop, definitions, seen) for name, prop in value.items()}
         elif key == "items":

@@ -135,3 +135,62 @@ def test_a_strict_model_may_send_null_for_every_optional_argument() -> None:
             assert {"type": "null"} in schema["properties"][name]["anyOf"]
         given = {name: None if name in optional else "some text" for name in model.model_fields}
         assert model.model_validate(given).model_dump() == given  # null means "not given": the default
+
+
+# -- portable_schema itself ------------------------------------------------------------------------
+
+
+def test_portable_schema_writes_out_references_and_makes_optional_arguments_nullable() -> None:
+    raw: dict[str, Any] = {
+        "$defs": {"Entry": {"title": "Entry", "type": "object", "properties": {"k": {"type": "string"}}}},
+        "title": "Params",
+        "type": "object",
+        "properties": {
+            "entries": {"type": "array", "items": {"$ref": "#/$defs/Entry"}, "description": "Some entries."},
+            "kind": {"const": "refund", "type": "string"},
+            "note": {"type": "string", "minLength": 1, "default": "x", "examples": ["y"], "description": "A note."},
+        },
+        "required": ["kind"],
+    }
+    before = repr(raw)
+    assert portable_schema(raw) == {
+        "type": "object",
+        "properties": {
+            "entries": {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "description": "Some entries.",
+                        "items": {
+                            "type": "object",
+                            "properties": {"k": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+                            "required": ["k"],
+                            "additionalProperties": False,
+                        },
+                    },
+                    {"type": "null"},
+                ]
+            },
+            "kind": {"type": "string", "enum": ["refund"]},
+            "note": {"anyOf": [{"type": "string", "description": "A note."}, {"type": "null"}]},
+        },
+        "required": ["entries", "kind", "note"],
+        "additionalProperties": False,
+    }
+    assert repr(raw) == before  # the model's own schema is left as it was
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        ({"type": "object", "properties": {"when": {"type": "string", "format": "date-time"}}}, "'format'"),
+        (
+            {"$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}}, "$ref": "#/$defs/N"},
+            "recursive",
+        ),
+        ({"type": "string"}, "must be an object"),
+    ],
+)
+def test_portable_schema_refuses_what_it_cannot_state(schema: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        portable_schema(schema)
