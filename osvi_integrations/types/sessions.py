@@ -54,9 +54,14 @@ def json_value(text: str) -> Any:
 
 def input_fields_object(entries: Any) -> Any:
     """`input_fields` in the API's shape, an object: a list of name/value entries becomes one, an object
-    stays as it is (anything else is left for the type check to refuse)."""
-    if not isinstance(entries, list | tuple):
+    stays as it is, anything else is refused."""
+    if entries is None or isinstance(entries, dict):
         return entries
+    if not isinstance(entries, list | tuple):
+        kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+            type(entries), type(entries).__name__
+        )
+        raise ValueError(f'must be a list of {{"name", "value"}} entries (or an object), got {kind}')
     fields: dict[str, Any] = {}
     for number, entry in enumerate(entries, start=1):
         if isinstance(entry, InputField):

@@ -116,7 +116,8 @@ def test_the_core_takes_a_dict_or_entries(given: Any) -> None:
         (["first_name=Alex"], 'entry 1 must be an object with exactly "name" and "value".'),
         ([{"name": " a", "value": "1"}], "entry 1 needs a name: a non-blank string without surrounding spaces."),
         ([{"name": "a", "value": "1"}, {"name": "a", "value": "2"}], "the name 'a' is given twice."),
-        ("first_name=Alex", "must be an object, got a string."),
+        ("first_name=Alex", 'must be a list of {"name", "value"} entries (or an object), got a string.'),
+        (42, 'must be a list of {"name", "value"} entries (or an object), got a number.'),
     ],
 )
 def test_bad_entries_are_refused_in_words(given: Any, problem: str) -> None:
