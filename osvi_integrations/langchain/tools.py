@@ -20,7 +20,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, BaseToolkit, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
-from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, create_model, model_validator
+from pydantic import BaseModel, Field, InstanceOf, ValidationError, create_model, model_validator
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from ..client import AsyncOSVIClient, OSVIClient
@@ -36,6 +36,7 @@ from ..protocol import (
     result_text,
 )
 from ..protocol.intents import SendIntent, may_have_been_delivered
+from ..protocol.tool_schema import ToolArguments
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, OSVIConnection
 from .ledger import SendLedger, ledger_for_run, possibly_delivered
 
@@ -55,7 +56,8 @@ def tool_name(operation: Operation[Any, Any]) -> str:
 
 def args_schema_for(operation: Operation[Any, Any]) -> type[BaseModel]:
     """The arguments an LLM gives: the operation's params (descriptions and checks included)
-    without the application's `agent_uuid` / `customer_id`."""
+    without the application's `agent_uuid` / `customer_id`. Its JSON schema is the portable one
+    (`protocol.tool_schema`) that OpenAI strict mode, Gemini and Anthropic take unchanged."""
     schema = _ARGUMENT_SCHEMAS.get(operation.name)
     if schema is None:
         fields: dict[str, Any] = {
@@ -64,7 +66,7 @@ def args_schema_for(operation: Operation[Any, Any]) -> type[BaseModel]:
             if name not in APP_ARGUMENTS
         }
         title = _schema_title(operation)
-        schema = create_model(title, __config__=ConfigDict(extra="forbid", strict=True), __module__=__name__, **fields)
+        schema = create_model(title, __base__=ToolArguments, __module__=__name__, **fields)
         _ARGUMENT_SCHEMAS[operation.name] = schema
         globals()[title] = schema  # importable by name, so tools pickle (LangChain and LangGraph copy them)
     return schema
@@ -240,6 +242,14 @@ class OSVITool(OSVIConnection, BaseTool):
             )  # fmt: skip
         finally:
             _TOOL_CALL_ID.reset(token)
+
+    @property
+    def tool_call_schema(self) -> ArgsSchema:
+        """The arguments model itself (it has no injected arguments): LangChain's usual copy of it would
+        lose the portable JSON schema (`protocol.tool_schema.ToolArguments`)."""
+        if isinstance(self.args_schema, type) and issubclass(self.args_schema, ToolArguments):
+            return self.args_schema
+        return super().tool_call_schema
 
     def _run(
         self,

@@ -1,6 +1,7 @@
 """MCP tools generated from `protocol.OPERATIONS`: one tool per operation, nothing restated.
 
-Name, title and description are the operation's; the input schema is its params model's JSON schema;
+Name, title and description are the operation's; the input schema is its params model's JSON schema in
+the portable form every LLM provider's tool format takes (`protocol.tool_schema`);
 the output schema is its result model plus three plain-language fields (see `output_model`); the
 annotations follow its effect; an error reads as `protocol.describe_error` words it. Each tool checks
 its raw arguments through the core (`operation.validate`, inside `client.invoke`), so a bad argument
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import inspect
 import json
 import logging
@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..client import AsyncOSVIClient
 from ..errors import OSVIError
 from ..protocol import FLAG_FIELDS, OPERATIONS, Effect, Operation, describe_error, with_fields_line
+from ..protocol.tool_schema import nullable, portable_schema
 from .audit import audit_record, emit
 from .icons import SERVER_ICONS
 from .session_log import send_log
@@ -111,26 +112,17 @@ def tool_annotations(operation: Operation[Any, Any]) -> ToolAnnotations:
 
 
 def input_schema(operation: Operation[Any, Any], default_agent: str | None) -> dict[str, Any]:
-    """The params model's JSON schema. With a default agent, `agent_uuid` becomes optional (the core fills it)."""
-    schema: dict[str, Any] = copy.deepcopy(operation.params.model_json_schema())
-    schema.pop("title", None)  # the Python class name; the tool has its own title
-    properties: dict[str, Any] = schema.setdefault("properties", {})
-    required: list[str] = list(schema.get("required", []))
-    for name in required:
-        if properties[name].get("type") == "string":
-            properties[name].setdefault("minLength", 1)  # an empty string is as good as missing
-    if default_agent is not None and AGENT_FIELD in required:
-        required.remove(AGENT_FIELD)
+    """The params model's JSON schema in the portable form (`protocol.tool_schema`) that OpenAI strict
+    mode, Gemini and Anthropic take unchanged: every argument listed as required, the optional ones
+    nullable (null means "not given"). With a default agent, `agent_uuid` may be null (the core fills it)."""
+    schema = portable_schema(operation.params.model_json_schema())
+    properties: dict[str, Any] = schema["properties"]
+    if default_agent is not None and AGENT_FIELD in properties:
         agent = properties[AGENT_FIELD]
-        agent["default"] = default_agent
-        agent["description"] = (
-            f"{agent.get('description', '')} Optional: without it, this server's default agent "
-            f"{default_agent!r} is used."
-        ).strip()
-    if required:
-        schema["required"] = required
-    else:
-        schema.pop("required", None)
+        described = (
+            f"{agent.get('description', '')} Null (or left out) uses this server's default agent {default_agent!r}."
+        )
+        properties[AGENT_FIELD] = nullable({**agent, "description": described.strip()})
     return schema
 
 

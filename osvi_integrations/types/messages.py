@@ -14,8 +14,8 @@ class SendMessageParams(RequestModel):
     session_id: SessionId | None = Field(
         default=None,
         description=(
-            "session_id from an earlier result, to continue that exact session. Omit it to continue the "
-            "customer's active session with the agent (or start one)."
+            "session_id from an earlier result, to continue that exact session. Null (or left out) continues the "
+            "customer's active session with the agent (or starts one)."
         ),
     )
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from ._base import (
     AgentId,
     CustomerId,
     HandoffFlags,
+    Identifier,
     RequestModel,
     ResultModel,
     SessionId,
@@ -22,13 +24,76 @@ from ._base import (
 MAX_CONTEXT_ENTRIES = 5
 
 
+# `input_fields` is an object with any keys (what the API receives), which a tool schema cannot state in
+# OpenAI's strict mode (every object needs `additionalProperties: false`); a list of name/value entries can,
+# in every provider's tool format. Python callers pass the object itself; both reach the API as the object.
+class InputField(RequestModel):
+    """One customer fact: a name and its value."""
+
+    name: Identifier = Field(description="The fact's name, e.g. 'first_name'.")
+    value: str = Field(
+        description=(
+            "The fact's value. Text as it is (Alex); a number, true/false, null, a list or an object as JSON "
+            '(42, true, ["tea", "cake"], {"city": "Oslo"}). A value that reads as JSON is taken as JSON: '
+            'quote it to keep it text ("42").'
+        )
+    )
+
+
+def _not_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python's json reads them, the API would not
+
+
+def json_value(text: str) -> Any:
+    """An entry's value: the JSON it reads as, or else the text itself."""
+    try:
+        return json.loads(text, parse_constant=_not_json_constant)
+    except ValueError:
+        return text
+
+
+def input_fields_object(entries: Any) -> Any:
+    """`input_fields` in the API's shape, an object: a list of name/value entries becomes one, an object
+    stays as it is, anything else is refused."""
+    if entries is None or isinstance(entries, dict):
+        return entries
+    if not isinstance(entries, list | tuple):
+        kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+            type(entries), type(entries).__name__
+        )
+        raise ValueError(f'must be a list of {{"name", "value"}} entries (or an object), got {kind}')
+    fields: dict[str, Any] = {}
+    for number, entry in enumerate(entries, start=1):
+        if isinstance(entry, InputField):
+            entry = {"name": entry.name, "value": entry.value}
+        if not isinstance(entry, dict) or set(entry) != {"name", "value"}:
+            raise ValueError(f'entry {number} must be an object with exactly "name" and "value"')
+        name, value = entry["name"], entry["value"]
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise ValueError(f"entry {number} needs a name: a non-blank string without surrounding spaces")
+        if name in fields:
+            raise ValueError(f"the name {name!r} is given twice")
+        fields[name] = json_value(value) if isinstance(value, str) else value
+    return fields
+
+
+#: Customer facts: the API's object, stated to LLMs as a list of `InputField` entries (see there).
+InputFields = Annotated[
+    dict[str, Any] | None,
+    BeforeValidator(input_fields_object, json_schema_input_type=list[InputField] | None),
+]
+
+
 class CreateSessionParams(RequestModel):
     agent_uuid: AgentId
     customer_id: CustomerId
-    input_fields: dict[str, Any] | None = Field(
+    input_fields: InputFields = Field(
         default=None,
-        description="Facts about the customer the agent can read, e.g. {'first_name': 'Alex', 'plan': 'gold'}.",
-        examples=[{"first_name": "Alex"}],
+        description=(
+            "Facts about the customer the agent can read, as name/value entries, e.g. "
+            "[{'name': 'first_name', 'value': 'Alex'}, {'name': 'plan', 'value': 'gold'}]. Each name once."
+        ),
+        examples=[[{"name": "first_name", "value": "Alex"}]],
     )
     context: list[str] | None = Field(
         default=None,

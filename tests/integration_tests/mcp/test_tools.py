@@ -25,6 +25,7 @@ from osvi_integrations.protocol import (
     RawResponse,
     describe_error,
 )
+from osvi_integrations.protocol.tool_schema import portable_schema
 from osvi_integrations.sandbox import (
     ARCHIVED_AGENT,
     FAULTY_AGENT,
@@ -76,16 +77,13 @@ async def test_every_tool_is_its_operation(connect: Connect) -> None:
     for op in OPERATIONS:
         tool = tools[op.name]
         assert (tool.title, tool.description) == (op.title, op.description)
-        params = op.params.model_json_schema()
+        params = portable_schema(op.params.model_json_schema())
         schema = tool.input_schema
         assert schema["type"] == "object" and schema["additionalProperties"] is False
-        assert set(schema["properties"]) == set(op.params.model_fields)
+        assert list(schema["properties"]) == list(op.params.model_fields) == schema["required"]
         for name, prop in schema["properties"].items():
             if name != "agent_uuid":  # described further when a default agent is configured
                 assert prop == params["properties"][name]
-        for name in schema.get("required", []):
-            if schema["properties"][name].get("type") == "string":
-                assert schema["properties"][name]["minLength"] == 1
         annotations = tool.annotations
         assert annotations is not None and annotations.title == op.title and annotations.open_world_hint is True
         assert annotations.read_only_hint is (op.effect is Effect.READ)
@@ -116,12 +114,14 @@ async def test_agent_uuid_is_optional_only_with_a_default_agent(connect: Connect
         with_default = (await tools_by_name(client))["send_message"].input_schema
     async with connect(default_agent_uuid=None) as client:
         without = (await tools_by_name(client))["send_message"].input_schema
-    assert "agent_uuid" not in with_default["required"] and "agent_uuid" in without["required"]
-    agent = with_default["properties"]["agent_uuid"]
-    assert agent["default"] == SUPPORT_AGENT and SUPPORT_AGENT in agent["description"]
+    # Listed as required either way (OpenAI strict mode wants every property there); null only with a default.
+    assert "agent_uuid" in with_default["required"] and "agent_uuid" in without["required"]
+    string, null = with_default["properties"]["agent_uuid"]["anyOf"]
+    assert string["type"] == "string" and null == {"type": "null"} and SUPPORT_AGENT in string["description"]
+    assert without["properties"]["agent_uuid"]["type"] == "string"
     # The agent id is described with its 'agent_…' example (from the core types), not as a UUID.
-    for prop in (agent, without["properties"]["agent_uuid"]):
-        assert AGENT_ID_EXAMPLE in prop["description"] and prop["examples"] == [AGENT_ID_EXAMPLE]
+    for prop in (string, without["properties"]["agent_uuid"]):
+        assert AGENT_ID_EXAMPLE in prop["description"]
 
 
 async def test_capabilities_are_not_empty(connect: Connect) -> None:

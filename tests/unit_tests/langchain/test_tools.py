@@ -21,6 +21,7 @@ from osvi_integrations.protocol import (
     describe_error,
     result_text,
 )
+from osvi_integrations.protocol.tool_schema import portable_schema
 
 from .standard_params import TOOL_EXAMPLES
 
@@ -122,15 +123,11 @@ def test_name_description_and_arguments_are_the_operations(operation: Operation[
     schema = tool.tool_call_schema
     assert isinstance(schema, type) and issubclass(schema, BaseModel)
     llm_sees = schema.model_json_schema()
-    core = operation.params.model_json_schema()
-    # LangChain's tool_call_schema keeps types, limits and descriptions (it drops `examples`).
-    expected = {
-        name: {k: v for k, v in prop.items() if k != "examples"}
-        for name, prop in core.get("properties", {}).items()
-        if name not in _app_fields(operation)
-    }
-    assert llm_sees.get("properties", {}) == expected  # the core's words, unchanged
-    assert set(llm_sees.get("required", [])) == set(core.get("required", [])) - _app_fields(operation)
+    core = portable_schema(operation.params.model_json_schema())
+    # The core's words in the portable form (tests/unit_tests/test_tool_schemas.py checks the providers).
+    expected = {name: prop for name, prop in core["properties"].items() if name not in _app_fields(operation)}
+    assert llm_sees["properties"] == expected
+    assert llm_sees["required"] == list(expected)
 
 
 def test_the_llm_never_chooses_the_agent_or_the_customer() -> None:
