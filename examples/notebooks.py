@@ -34,6 +34,7 @@ _VOLATILE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<time>"),
     (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
     (re.compile(r"0x[0-9a-f]{6,}"), "0x<address>"),
+    (re.compile(r'"duration_ms": \d+'), '"duration_ms": <ms>'),  # the MCP server's audit records
 ]
 
 
