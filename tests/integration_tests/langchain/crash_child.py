@@ -60,16 +60,14 @@ def backends(db: str) -> Iterator[tuple[Any, Any]]:
             store.setup()
             yield saver, store
     else:
-        import sqlite3
-
         from langgraph.checkpoint.sqlite import SqliteSaver
         from langgraph.store.sqlite import SqliteStore
 
-        conn = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
-        saver, store = SqliteSaver(conn), SqliteStore(conn)
-        saver.setup()
-        store.setup()
-        yield saver, store
+        # One connection each, as their own `from_conn_string` opens them: they commit independently.
+        with SqliteSaver.from_conn_string(db) as saver, SqliteStore.from_conn_string(db) as store:
+            saver.setup()
+            store.setup()
+            yield saver, store
 
 
 def main(argv: list[str]) -> None:
