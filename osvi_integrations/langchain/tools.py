@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from copy import copy
 from typing import Any, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun, Callbacks
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.messages import ToolCall
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ArgsSchema, BaseTool, BaseToolkit, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
@@ -192,54 +192,22 @@ class OSVITool(OSVIConnection, BaseTool):
     process stopped mid-call and the conversation changed since). Off: the LLM reads that it may
     already have taken effect, and nothing is sent."""
 
-    def run(
-        self,
-        tool_input: str | dict[str, Any],
-        verbose: bool | None = None,
-        start_color: str | None = "green",
-        color: str | None = "green",
-        callbacks: Callbacks = None,
-        *,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        run_name: str | None = None,
-        run_id: uuid.UUID | None = None,
-        config: RunnableConfig | None = None,
-        tool_call_id: str | None = None,
-        **kwargs: Any,
+    def invoke(
+        self, input: str | dict[str, Any] | ToolCall, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
         # The tool call's id names this write's record (see `ledger`); LangChain does not pass it to `_run`.
-        token = _TOOL_CALL_ID.set(tool_call_id)
+        token = _TOOL_CALL_ID.set(_call_id(input))
         try:
-            return super().run(
-                tool_input, verbose, start_color, color, callbacks, tags=tags, metadata=metadata,
-                run_name=run_name, run_id=run_id, config=config, tool_call_id=tool_call_id, **kwargs,
-            )  # fmt: skip
+            return super().invoke(input, config, **kwargs)
         finally:
             _TOOL_CALL_ID.reset(token)
 
-    async def arun(
-        self,
-        tool_input: str | dict[str, Any],
-        verbose: bool | None = None,
-        start_color: str | None = "green",
-        color: str | None = "green",
-        callbacks: Callbacks = None,
-        *,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        run_name: str | None = None,
-        run_id: uuid.UUID | None = None,
-        config: RunnableConfig | None = None,
-        tool_call_id: str | None = None,
-        **kwargs: Any,
+    async def ainvoke(
+        self, input: str | dict[str, Any] | ToolCall, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
-        token = _TOOL_CALL_ID.set(tool_call_id)
+        token = _TOOL_CALL_ID.set(_call_id(input))
         try:
-            return await super().arun(
-                tool_input, verbose, start_color, color, callbacks, tags=tags, metadata=metadata,
-                run_name=run_name, run_id=run_id, config=config, tool_call_id=tool_call_id, **kwargs,
-            )  # fmt: skip
+            return await super().ainvoke(input, config, **kwargs)
         finally:
             _TOOL_CALL_ID.reset(token)
 
@@ -527,6 +495,16 @@ class OSVIToolkit(OSVIConnection, BaseToolkit):
 
 
 _TOOL_CALL_ID: ContextVar[str | None] = ContextVar("osvi_tool_call_id", default=None)
+
+
+def _call_id(input: object) -> str | None:
+    """The id of a tool call (what `ToolNode` and `create_agent` pass), or None for plain arguments."""
+    if isinstance(input, dict) and input.get("type") == "tool_call":
+        call_id = input.get("id")
+        return call_id if isinstance(call_id, str) and call_id else None
+    return None
+
+
 _UNKNOWN = (True, None)  # "a session was found, changed at an unknown time": counts as "may"
 
 
