@@ -160,8 +160,19 @@ def trickle(conn: socket.socket, request: bytes) -> None:
 
 
 def hang(seconds: float) -> Behaviour:
+    """Answers nothing for `seconds`, or until the client gives up and closes the connection (so a test
+    ends when its client does, not when the hang would)."""
+
     def behaviour(conn: socket.socket, request: bytes) -> None:
-        time.sleep(seconds)
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            try:
+                if conn.recv(1) == b"":
+                    break  # the client closed its end
+            except TimeoutError:
+                continue
+            except OSError:
+                break
         conn.close()
 
     return behaviour
