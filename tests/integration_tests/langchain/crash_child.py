@@ -14,6 +14,7 @@ kills this process while the engine holds the request.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -136,6 +137,15 @@ def agent_graph(action: str, saver: Any, store: Any, base_url: str, token: str) 
         checkpointer=saver,
         store=store,
     )
+
+
+def forked(argv: list[str], graph: str, writer: Any) -> None:
+    """`main` in a process forked by the tests' fork server; its JSON line goes back on `writer`."""
+    os.environ["CRASH_GRAPH"] = graph
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(argv)
+    writer.send(out.getvalue())
 
 
 if __name__ == "__main__":

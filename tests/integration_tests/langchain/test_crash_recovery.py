@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -35,29 +35,47 @@ from osvi_integrations.langchain import ChatOSVI
 from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
 from osvi_integrations.sandbox.engine import Fault
 
-CHILD = Path(__file__).with_name("crash_child.py")
-ROOT = Path(__file__).resolve().parents[3]
+from . import crash_child
+
+# Each bot process is forked from a server that has imported LangChain, LangGraph and the checkpointers
+# once (about 1.5 s of CPU a process otherwise): a process of its own all the same, killed with SIGKILL.
+_FORKS = multiprocessing.get_context("forkserver")
+_FORKS.set_forkserver_preload([
+    "tests.integration_tests.langchain.crash_child",
+    "tests.integration_tests.langchain.helpers",
+    "langchain.agents",
+    "langgraph.checkpoint.sqlite",
+    "langgraph.store.sqlite",
+])  # fmt: skip
 
 
-def run_child(
-    db: str, sandbox: SandboxServer, thread: str, action: str, *extra: str, graph: str = "relay"
-) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CRASH_GRAPH": graph}
-    return subprocess.Popen(
-        [sys.executable, str(CHILD), db, sandbox.base_url, sandbox.api_token, thread, action, *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class Child:
+    """One bot process and the pipe its JSON line comes back on."""
+
+    def __init__(self, process: Any, reader: Any) -> None:
+        self.process, self.reader = process, reader
+
+    def kill(self) -> None:
+        self.process.kill()  # SIGKILL
 
 
-def finish(child: subprocess.Popen[str]) -> dict[str, Any] | None:
+def run_child(db: str, sandbox: SandboxServer, thread: str, action: str, *extra: str, graph: str = "relay") -> Child:
+    reader, writer = _FORKS.Pipe(duplex=False)
+    argv = [db, sandbox.base_url, sandbox.api_token, thread, action, *extra]
+    process = _FORKS.Process(target=crash_child.forked, args=(argv, graph, writer), daemon=True)
+    process.start()
+    writer.close()
+    return Child(process, reader)
+
+
+def finish(child: Child) -> dict[str, Any] | None:
     """The child's JSON line, or None when it was killed."""
-    out, err = child.communicate(timeout=60)
-    if child.returncode == -signal.SIGKILL:
+    child.process.join(60)
+    assert child.process.exitcode is not None, "the bot process did not finish"
+    if child.process.exitcode == -signal.SIGKILL:
         return None
-    assert child.returncode == 0, err[-3000:]
+    assert child.process.exitcode == 0, f"the bot process failed ({child.process.exitcode}); see its stderr"
+    out = child.reader.recv()
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -81,7 +99,7 @@ def crash(
         deadline = time.monotonic() + 30
         while delivered(sandbox, text) == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
+        child.kill()
     else:
         child = run_child(db, sandbox, thread, f"send:{text}", kill_at, durability, graph=graph)
     assert finish(child) is None, "the process was to be killed"
