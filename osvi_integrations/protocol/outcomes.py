@@ -43,6 +43,7 @@ from ..errors import (
     NotFoundError,
     OSVIError,
     PermissionDeniedError,
+    PossiblyDeliveredError,
     RateLimitError,
     RedirectError,
     RejectedError,
@@ -234,6 +235,13 @@ ERROR_TABLE: tuple[Row, ...] = (
         "maybe",
         "reads only",
     ),
+    Row(
+        "`PossiblyDeliveredError`",
+        "a LangGraph thread runs a send again whose earlier attempt never reported back, and the "
+        "conversation changed since (`started_at`); nothing is sent",
+        "maybe",
+        "no",
+    ),
 )
 
 #: The classes of the rows that are not answers, kept next to the table so its rendering names real classes.
@@ -246,6 +254,7 @@ NOT_FROM_AN_ANSWER: tuple[type[OSVIError], ...] = (
     ConnectTimeoutError,
     APITimeoutError,
     APIConnectionError,
+    PossiblyDeliveredError,
 )
 
 _EFFECT_TEXT: dict[Effect, str] = {
