@@ -9,6 +9,7 @@ Run `osvi-mcp --help` (or `python mcp_server.py --help` from a checkout). Needs 
 Embed it with `create_server(ServerSettings.build(...))`.
 """
 
+from . import _requires  # noqa: F401  # first: names a missing extra in one line, before anything imports it
 from .audit import AUDIT_LOGGER
 from .cli import main
 from .http_auth import (
