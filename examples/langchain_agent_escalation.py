@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 from pydantic import SecretStr
 
@@ -87,6 +88,7 @@ def build_agent(target: Target) -> Any:
         system_prompt=SYSTEM_PROMPT,
         middleware=[OSVIEscalationMiddleware()],
         checkpointer=InMemorySaver(),  # interrupts are saved here
+        store=InMemoryStore(),  # the tools' send records (persistent ones in production: docs/langchain.md)
     )
 
 

@@ -35,6 +35,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command, interrupt
 from pydantic import SecretStr
 
@@ -52,9 +54,12 @@ class HandoffState(MessagesState, total=False):
 
 
 def build_graph(
-    model: ChatOSVI, checkpointer: BaseCheckpointSaver[Any] | None = None
+    model: ChatOSVI, checkpointer: BaseCheckpointSaver[Any] | None = None, store: BaseStore | None = None
 ) -> CompiledStateGraph[HandoffState, None, HandoffState, HandoffState]:
-    """One thread per customer: `config["configurable"]` holds `thread_id` and `osvi_customer_id`."""
+    """One thread per customer: `config["configurable"]` holds `thread_id` and `osvi_customer_id`.
+
+    The store keeps ChatOSVI's send records, so a crash or a cancel mid-send is never resent silently:
+    in production, a persistent pair (`SqliteSaver` + `SqliteStore`, `PostgresSaver` + `PostgresStore`)."""
 
     def relay(state: HandoffState) -> dict[str, Any]:
         # Never interrupt here: a resumed node starts over, and this one sends a message.
@@ -79,7 +84,7 @@ def build_graph(
     builder.add_edge(START, "relay")
     builder.add_conditional_edges("relay", needs_human, ["human", END])
     builder.add_edge("human", END)
-    return builder.compile(checkpointer=checkpointer or InMemorySaver())
+    return builder.compile(checkpointer=checkpointer or InMemorySaver(), store=store or InMemoryStore())
 
 
 def operator_console(client: OSVIClient, request: dict[str, Any]) -> dict[str, Any]:

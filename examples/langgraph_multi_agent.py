@@ -28,6 +28,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
 from langgraph_supervisor import create_supervisor
 from langgraph_swarm import create_handoff_tool, create_swarm
 from pydantic import SecretStr
@@ -106,7 +107,7 @@ def build(target: Target, pattern: Literal["supervisor", "swarm"]) -> Any:
     else:
         front = create_agent(FrontDesk(), tools=[create_handoff_tool(agent_name=OSVI_AGENT)], name="front_desk")
         workflow = create_swarm([front, osvi_agent(target)], default_active_agent="front_desk")
-    return workflow.compile(checkpointer=InMemorySaver())
+    return workflow.compile(checkpointer=InMemorySaver(), store=InMemoryStore())  # store: ChatOSVI's send records
 
 
 def run_demo(target: Target, pattern: Literal["supervisor", "swarm"]) -> list[str]:

@@ -272,3 +272,35 @@ async def test_a_timed_out_turn_run_again_is_reported_not_resent(sandbox: Sandbo
         await graph.ainvoke(None, config)
     assert info.value.may_have_taken_effect is True
     assert delivered(sandbox, "are you there?") == 1
+
+
+async def test_a_cancelled_tool_call_resumed_says_it_may_have_been_delivered(
+    sandbox: SandboxServer, customer_id: str
+) -> None:
+    """The tool node of `create_agent` (toolkit + escalation middleware), cancelled while the send is in
+    flight: resuming runs the tool call again, which finds its record and does not send."""
+    from langchain.agents import create_agent
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    from osvi_integrations.langchain import OSVIToolkit
+    from osvi_integrations.langchain.middleware import OSVIEscalationMiddleware
+
+    from .helpers import ToolCallingFake, send
+
+    tools = OSVIToolkit(agent_uuid=SUPPORT_AGENT, api_key=sandbox.api_token, base_url=sandbox.base_url).get_tools()
+    llm = ToolCallingFake(messages=iter([send("hold on", "call-1"), AIMessage("ok")]))
+    agent: Any = create_agent(
+        llm, tools, middleware=[OSVIEscalationMiddleware()], checkpointer=InMemorySaver(), store=InMemoryStore()
+    )
+    config: Any = {"configurable": {"thread_id": customer_id, "osvi_customer_id": customer_id}}
+    sandbox.engine.inject_fault(Fault(status=None, after_processing=True, delay=5.0, route="inbound"))
+    turn = asyncio.create_task(agent.ainvoke({"messages": [HumanMessage("hold on")]}, config))
+    while delivered(sandbox, "hold on") == 0:
+        await asyncio.sleep(0.02)
+    turn.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    resumed = await agent.ainvoke(None, config)
+    tool_message = next(m for m in resumed["messages"] if isinstance(m, ToolMessage))
+    assert tool_message.status == "error" and "MAY ALREADY HAVE TAKEN EFFECT" in str(tool_message.content)
+    assert delivered(sandbox, "hold on") == 1
