@@ -66,7 +66,8 @@ FLOOR_SETS = (
 )
 #: The dev tools the unit tests need (their versions: the `dev` group's), installed after the floors.
 TEST_TOOLS = (
-    "pytest", "pytest-asyncio", "pytest-timeout", "pytest-socket", "pytest-xdist", "httpx", "jsonschema", "pyyaml"
+    "pytest", "pytest-asyncio", "pytest-timeout", "pytest-socket", "pytest-xdist", "httpx", "jsonschema", "pyyaml",
+    "hypothesis",
 )  # fmt: skip
 TEST_TOOLS_LANGCHAIN = ("langchain-tests",)
 
@@ -261,10 +262,23 @@ def imported_distributions(wheel: Path) -> dict[str, set[str]]:
 
 
 class _Imports(ast.NodeVisitor):
-    """The top-level names of absolute imports, skipping `if TYPE_CHECKING:` blocks (not run)."""
+    """The top-level names of absolute imports, skipping `if TYPE_CHECKING:` blocks (not run) and optional
+    imports: a `try:` body whose `except ImportError` goes on without it (a handler that raises again makes
+    the import required, and it is counted)."""
 
     def __init__(self) -> None:
         self.tops: set[str] = set()
+
+    def visit_Try(self, node: ast.Try) -> None:
+        optional = any(
+            handler.type is not None
+            and any(name in ast.unparse(handler.type) for name in ("ImportError", "ModuleNotFoundError"))
+            and not any(isinstance(child, ast.Raise) for child in ast.walk(handler))
+            for handler in node.handlers
+        )
+        body = [] if optional else node.body
+        for statement in [*body, *node.handlers, *node.orelse, *node.finalbody]:
+            self.visit(statement)
 
     def visit_If(self, node: ast.If) -> None:
         if "TYPE_CHECKING" in ast.unparse(node.test):

@@ -23,20 +23,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
+from ..errors import PossiblyDeliveredError
 from ..protocol.intents import SendIntent
 
-logger = logging.getLogger("osvi_integrations")
+logger: logging.Logger = logging.getLogger("osvi_integrations")
 
 NAMESPACE = "osvi_sends"
 
 
 class _Item:
+    """A stored record, shaped like a LangGraph store's item (`.value`)."""
+
     __slots__ = ("value",)
 
     def __init__(self, value: dict[str, Any]) -> None:
-        self.value = value
+        self.value: dict[str, Any] = value
 
 
 class LocalStore:
@@ -48,7 +52,8 @@ class LocalStore:
         self._lock = threading.Lock()
         self._limit = limit
 
-    def get(self, namespace: tuple[str, ...], key: str) -> _Item | None:
+    def get(self, namespace: tuple[str, ...], key: str) -> Any:
+        """The item under `key`, or None."""
         with self._lock:
             return self._items.get((namespace, key))
 
@@ -59,7 +64,8 @@ class LocalStore:
             while len(self._items) > self._limit:
                 self._items.popitem(last=False)
 
-    async def aget(self, namespace: tuple[str, ...], key: str) -> _Item | None:
+    async def aget(self, namespace: tuple[str, ...], key: str) -> Any:
+        """The item under `key`, or None."""
         return self.get(namespace, key)
 
     async def aput(self, namespace: tuple[str, ...], key: str, value: dict[str, Any], index: Any = None) -> None:
@@ -74,8 +80,9 @@ class SendLedger:
     """The send records of one LangGraph thread, in a LangGraph store (`BaseStore`) or a `LocalStore`."""
 
     def __init__(self, store: Any, thread: str) -> None:
-        self.store = store
-        self.namespace = (NAMESPACE, thread)
+        #: A LangGraph `BaseStore` (or `LocalStore`): `get`, `put` and their async twins.
+        self.store: Any = store
+        self.namespace: tuple[str, str] = (NAMESPACE, thread)
 
     def get(self, key: str) -> SendIntent | None:
         item = self.store.get(self.namespace, key)
@@ -122,26 +129,18 @@ def ledger_for_run() -> SendLedger | None:
     return SendLedger(store, str(thread))
 
 
+@dataclass(frozen=True)
 class TurnPlan:
     """What a call does with its customer turns, given their records (`plan_turns`)."""
 
-    __slots__ = ("check", "replay", "send", "skipped")
-
-    def __init__(
-        self,
-        send: tuple[int, ...] = (),
-        skipped: tuple[int, ...] = (),
-        replay: SendIntent | None = None,
-        check: tuple[SendIntent, ...] = (),
-    ) -> None:
-        #: The turns to send (indices), joined into one message.
-        self.send = send
-        #: Turns left out: an earlier attempt delivered them, may have, or failed before a newer turn.
-        self.skipped = skipped
-        #: Every turn was delivered: its recorded result is the answer, nothing is sent.
-        self.replay = replay
-        #: Attempts that never reported back: the conversation must be read before sending again.
-        self.check = check
+    #: The turns to send (indices), joined into one message.
+    send: tuple[int, ...] = ()
+    #: Turns left out: an earlier attempt delivered them, may have, or failed before a newer turn.
+    skipped: tuple[int, ...] = ()
+    #: Every turn was delivered: its recorded result is the answer, nothing is sent.
+    replay: SendIntent | None = None
+    #: Attempts that never reported back: the conversation must be read before sending again.
+    check: tuple[SendIntent, ...] = ()
 
 
 def plan_turns(records: list[SendIntent | None]) -> TurnPlan:
@@ -159,10 +158,8 @@ def plan_turns(records: list[SendIntent | None]) -> TurnPlan:
     return TurnPlan(send=pending, skipped=tuple(i for i in range(len(known)) if i not in pending), check=check)
 
 
-def possibly_delivered(intents: tuple[SendIntent, ...]) -> Any:
+def possibly_delivered(intents: tuple[SendIntent, ...]) -> PossiblyDeliveredError:
     """The error for attempts that may have been delivered (the earliest is named)."""
-    from ..errors import PossiblyDeliveredError
-
     first = min(intents, key=lambda i: i.started_at)
     return PossiblyDeliveredError(
         f"This may already have been delivered at {first.started_iso}: a send was in flight when the run "

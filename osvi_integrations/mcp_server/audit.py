@@ -21,7 +21,7 @@ from ..protocol import Operation
 from .oauth import caller_token
 
 AUDIT_LOGGER = "osvi_integrations.mcp.audit"
-audit_logger = logging.getLogger(AUDIT_LOGGER)
+audit_logger: logging.Logger = logging.getLogger(AUDIT_LOGGER)
 #: The arguments a record names (identifiers only: never `content`, `context`, `message`...).
 _IDENTIFIERS = {"agent": "agent_uuid", "customer": "customer_id", "session": "session_id"}
 

@@ -143,7 +143,7 @@ class OAuthResourceServer:
         )
         resource = auth.resource_server_url
         assert resource is not None
-        self.metadata_url = str(build_resource_metadata_url(resource))
+        self.metadata_url: str = str(build_resource_metadata_url(resource))
         offered = [op for op in OPERATIONS if operator_tools or not op.operator]
         routes = create_protected_resource_routes(
             resource_url=resource,
@@ -151,12 +151,12 @@ class OAuthResourceServer:
             scopes_supported=[settings.external_scope(s) for s in needed_scopes(offered)],
             resource_name="OSVI customer conversations (MCP)",
         )
-        self.metadata_paths = frozenset(getattr(route, "path", "") for route in routes)
-        self.metadata_app = Starlette(routes=routes)
+        self.metadata_paths: frozenset[str] = frozenset(getattr(route, "path", "") for route in routes)
+        self.metadata_app: Starlette = Starlette(routes=routes)
         # What a client asks for when it first authorizes (the 401's `scope`, MCP's scope selection): reading
         # and sending; operator commands only through a step-up of their own, when one is called.
         default = [settings.external_scope(s) for s in needed_scopes(offered) if s != OPERATE_SCOPE]
-        self.initial_scope = " ".join(default).encode()
+        self.initial_scope: bytes = " ".join(default).encode()
         gate = ScopeGate(app, settings=settings, metadata_url=self.metadata_url)
         required = RequireAuthMiddleware(gate, required_scopes=[], resource_metadata_url=AnyHttpUrl(self.metadata_url))
         self.protected: ASGIApp = AuthenticationMiddleware(
@@ -201,8 +201,8 @@ class ScopeGate:
     def __init__(self, app: ASGIApp, *, settings: OAuthSettings, metadata_url: str) -> None:
         self.app = app
         self.settings = settings
-        self.metadata_url = metadata_url
-        self.tool_scopes = {op.name: operation_scope(op) for op in OPERATIONS}
+        self.metadata_url: str = metadata_url
+        self.tool_scopes: dict[str, str] = {op.name: operation_scope(op) for op in OPERATIONS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = caller_token(_ScopeHolder(scope))

@@ -25,7 +25,7 @@ from ..protocol import Operation
 from .scopes import OPERATE_SCOPE, READ_SCOPE, SCOPES, SEND_SCOPE, operation_scope
 from .settings import OAuthSettings
 
-logger = logging.getLogger("osvi_integrations.mcp.auth")
+logger: logging.Logger = logging.getLogger("osvi_integrations.mcp.auth")
 
 #: The client id given to the static bearer token (`OSVI_MCP_BEARER_TOKEN`) when OAuth is on too.
 STATIC_CLIENT_ID = "static-bearer-token"

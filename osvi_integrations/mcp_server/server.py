@@ -81,7 +81,7 @@ SESSION_URI = "osvi://customers/{customer_id}/sessions/{agent_uuid}"
 HAND_OVER_PROMPT = "hand_over_to_agent"
 ESCALATION_PROMPT = "handle_escalation"
 
-logger = logging.getLogger("osvi_integrations.mcp")
+logger: logging.Logger = logging.getLogger("osvi_integrations.mcp")
 _AGENT_DOC: str = TypeAdapter(AgentId).json_schema()["description"]
 # The SDK module whose `configure_logging` the constructor calls (not part of its exported API).
 _sdk_server: Any = _sdk_server_module

@@ -13,7 +13,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import LoggingLevel
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-logger = logging.getLogger("osvi_integrations.mcp")
+logger: logging.Logger = logging.getLogger("osvi_integrations.mcp")
 
 LEVELS: tuple[LoggingLevel, ...] = get_args(LoggingLevel)
 #: Until a client sets a level: warnings and worse (a failed OSVI call), not the routine.

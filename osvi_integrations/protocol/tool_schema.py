@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
@@ -136,7 +136,7 @@ class ToolArguments(BaseModel):
     """Base of the argument models tools give LLMs: unknown arguments are refused, values are not
     coerced, and the JSON schema is `portable_schema`'s (what every provider takes unchanged)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", strict=True)
 
     @classmethod
     def model_json_schema(

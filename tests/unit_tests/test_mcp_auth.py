@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from osvi_integrations.errors import ConfigurationError
-from osvi_integrations.mcp_server import (
+for _needed in ("mcp", "jwt"):
+    pytest.importorskip(_needed, reason=f"{_needed} (the mcp extra) is not installed")
+
+from osvi_integrations.errors import ConfigurationError  # noqa: E402
+from osvi_integrations.mcp_server import (  # noqa: E402
     OPERATE_SCOPE,
     READ_SCOPE,
     SEND_SCOPE,
@@ -15,8 +18,8 @@ from osvi_integrations.mcp_server import (
     operation_scope,
     transport_security,
 )
-from osvi_integrations.mcp_server.oauth import access_token_from_claims, needed_scopes
-from osvi_integrations.protocol import OPERATIONS, Effect
+from osvi_integrations.mcp_server.oauth import access_token_from_claims, needed_scopes  # noqa: E402
+from osvi_integrations.protocol import OPERATIONS, Effect  # noqa: E402
 
 ISSUER = "https://id.example.com/realms/support"
 RESOURCE = "https://mcp.example.com/mcp"

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("mcp", reason="the MCP side of the comparison needs the mcp extra")
+
 from osvi_integrations.mcp_server.tools import output_model, structured_content, text_block
 from osvi_integrations.protocol import OPERATIONS, Operation, result_text
 from osvi_integrations.types import SendMessageResult, Session, SupportCommandResult
