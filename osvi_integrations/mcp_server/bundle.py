@@ -23,7 +23,7 @@ from typing import Any
 
 from .._config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TIMEOUT_ENV, TOKEN_ENV
 from .._version import __version__
-from ..types._base import AGENT_ID_EXAMPLE
+from ..types import AGENT_ID_EXAMPLE
 from .server import SERVER_TITLE, prompts
 from .settings import DEFAULT_TIMEOUT, OPERATOR_TOOLS_ENV, ServerSettings
 from .tools import operation_tools

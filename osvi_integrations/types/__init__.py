@@ -1,6 +1,15 @@
 """Typed requests and results of the OSVI Chat v1 API, one module per resource."""
 
-from ._base import DOT_SEGMENTS, AgentId, CustomerId, HandoffFlags, SessionId, SessionMode, SessionStatus
+from ._base import (
+    AGENT_ID_EXAMPLE,
+    DOT_SEGMENTS,
+    AgentId,
+    CustomerId,
+    HandoffFlags,
+    SessionId,
+    SessionMode,
+    SessionStatus,
+)
 from .agents import ActiveAgent, ActiveAgents, ListActiveAgentsParams
 from .messages import SendMessageParams, SendMessageResult
 from .sessions import (
@@ -24,6 +33,7 @@ from .support import (
 )
 
 __all__ = [
+    "AGENT_ID_EXAMPLE",
     "DOT_SEGMENTS",
     "MAX_CONTEXT_ENTRIES",
     "ActiveAgent",
