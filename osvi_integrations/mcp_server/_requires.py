@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-for _module in ("mcp", "starlette", "uvicorn"):  # looked up, not imported: start-up stays as it was
+for _module in ("uvicorn", "starlette", "mcp"):  # looked up, not imported: start-up stays as it was
     if find_spec(_module) is None:  # pragma: no cover - exercised by the release check's core-only install
         raise ModuleNotFoundError(
             f"osvi_integrations.mcp_server needs the 'mcp' extra (module {_module!r} is not installed): "

@@ -39,6 +39,8 @@ def parse_error(operation: Operation[Any, Any], status: int, body: Any) -> error
 
 
 def test_the_readme_error_table_is_the_protocol_table() -> None:
+    if not README.exists():
+        pytest.skip("no README next to the tests (the release check runs a copy of them)")
     text = README.read_text()
     found = re.search(r"<!-- error-table:[^>]*-->\n(.*?)\n<!-- /error-table -->", text, re.S)
     assert found is not None, "the README has lost its error-table markers"
