@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
@@ -145,10 +145,9 @@ class ToolArguments(BaseModel):
         ref_template: str = DEFAULT_REF_TEMPLATE,
         schema_generator: type[GenerateJsonSchema] = GenerateJsonSchema,
         mode: JsonSchemaMode = "validation",
-        *,
-        union_format: Literal["any_of", "primitive_type_array"] = "any_of",
+        **options: Any,  # `union_format` since pydantic 2.12: passed on only where given (2.11 has none)
     ) -> dict[str, Any]:
-        schema = super().model_json_schema(by_alias, ref_template, schema_generator, mode, union_format=union_format)
+        schema = super().model_json_schema(by_alias, ref_template, schema_generator, mode, **options)
         if mode != "validation":
             return schema
         return portable_schema(schema)
