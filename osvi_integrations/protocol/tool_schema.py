@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
 #: The keywords a portable schema may use: the ones OpenAI's strict mode, Gemini's function
 #: declarations and Anthropic's tools all understand.
@@ -139,15 +138,11 @@ class ToolArguments(BaseModel):
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", strict=True)
 
     @classmethod
-    def model_json_schema(
-        cls,
-        by_alias: bool | None = None,
-        ref_template: str = DEFAULT_REF_TEMPLATE,
-        schema_generator: type[GenerateJsonSchema] = GenerateJsonSchema,
-        mode: JsonSchemaMode = "validation",
-        **options: Any,  # `union_format` since pydantic 2.12: passed on only where given (2.11 has none)
-    ) -> dict[str, Any]:
-        schema = super().model_json_schema(by_alias, ref_template, schema_generator, mode, **options)
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """pydantic's schema (its arguments passed on as given: their defaults differ between pydantic
+        2.11 and 2.12), made portable for the validation mode."""
+        schema = super().model_json_schema(*args, **kwargs)
+        mode = kwargs.get("mode", args[3] if len(args) > 3 else "validation")
         if mode != "validation":
             return schema
         return portable_schema(schema)
