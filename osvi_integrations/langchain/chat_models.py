@@ -71,10 +71,11 @@ class _Call:
     turns: tuple[tuple[str | None, str], ...] = ()
 
     def keys(self) -> list[str] | None:
-        """The turns' record keys, when every turn has an id (messages in LangGraph state do)."""
+        """The turns' record keys, when every turn has an id (messages in LangGraph state do). A key names
+        the agent and the customer too: another agent given the same turn is another send."""
         if not self.turns or any(message_id is None for message_id, _ in self.turns):
             return None
-        return [f"turn:{message_id}" for message_id, _ in self.turns]
+        return [f"turn:{self.agent}:{self.customer}:{message_id}" for message_id, _ in self.turns]
 
 
 @dataclass(frozen=True)
