@@ -93,7 +93,7 @@ class _ClientBase:
         for name, value in (("customer_id", customer_id), ("agent_uuid", agent_uuid)):
             given = arguments.get(name)
             if value is not None and given is not None and given != value:
-                raise InvalidRequestError(name, f"is bound to {value!r}; nothing was sent.")
+                raise InvalidRequestError(name, "is bound to another value for this call; nothing was sent.")
             if value is not None and name in operation.params.model_fields:
                 bound[name] = value
         return bound

@@ -258,10 +258,11 @@ def check_session_owner(
     for agent, session in sessions.items():
         if getattr(session, "id", None) == session_id and (agent_uuid is None or agent == agent_uuid):
             return
-    whose = f"customer {customer_id!r}" + (f" with agent {agent_uuid!r}" if agent_uuid else "")
+    # The customer id (often a phone number) is not repeated: this text reaches models and traces.
+    whose = "the customer this call acts for" + (f" with agent {agent_uuid!r}" if agent_uuid else "")
     raise InvalidRequestError(
         "session_id",
-        f"is not an active session of {whose}: this tool acts only for that customer. Nothing was sent.",
+        f"is not an active session of {whose}: it acts only for that customer. Nothing was sent.",
     )
 
 

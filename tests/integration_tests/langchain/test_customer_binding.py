@@ -53,6 +53,7 @@ async def test_a_customer_bound_tool_never_touches_another_customers_session(
             assert isinstance(message, ToolMessage) and message.status == "error"
             assert "session_id" in str(message.content) and "Nothing was sent" in str(message.content)
             assert "B's private note" not in str(message.content)
+            assert "customer-A" not in str(message.content)  # the bound customer's id is not repeated either
         after = client.sessions.get_active("customer-B", SUPPORT_AGENT)
         assert after.model_dump() == before.model_dump()  # nothing reached B's session
         # The same tool on the bound customer's own session works.
