@@ -40,7 +40,7 @@ from ..conversation import SESSION_GONE
 from ..errors import NoActiveSessionError, NotDeliveredError, OSVIError, RetryableError
 from ..protocol import SEND_MESSAGE
 from ..protocol.intents import SendIntent, may_have_been_delivered
-from ..types import SendMessageResult, Session
+from ..types import SendMessageResult
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY, OSVIConnection
 from .ledger import TurnPlan, ledger_for_run, plan_turns, possibly_delivered
 
@@ -469,8 +469,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         if plan.replay is not None:
             return _replayed(plan.replay, call, records, plan)
         if plan.check:
-            session = _evidence(self._get_client(), call)
-            self._settle(plan, call, session)
+            self._settle(plan, call, _evidence(self._get_client(), call))
         intent = _intent(call, plan)
         for index in plan.send:
             ledger.put(replace(intent, key=keys[index]))
@@ -499,8 +498,7 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         if plan.replay is not None:
             return _replayed(plan.replay, call, records, plan)
         if plan.check:
-            session = await _aevidence(await self._aget_client(), call)
-            self._settle(plan, call, session)
+            self._settle(plan, call, await _aevidence(await self._aget_client(), call))
         intent = _intent(call, plan)
         for index in plan.send:
             await ledger.aput(replace(intent, key=keys[index]))
@@ -518,13 +516,13 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
             await ledger.aput(replace(intent, key=keys[index], status="delivered", result=_record(delivery)))
         return _with_skipped(delivery, call, records, plan)
 
-    def _settle(self, plan: TurnPlan, call: _Call, session: Session | None) -> None:
+    def _settle(self, plan: TurnPlan, call: _Call, evidence: tuple[bool, str | None]) -> None:
         """Raises `PossiblyDeliveredError` when the conversation shows an unfinished attempt may have
         been delivered (unless `resend_uncertain`); returns when it cannot have been."""
         if self.resend_uncertain:
             return
-        updated = session.updated_at if session is not None else None
-        if any(may_have_been_delivered(i, updated, session_found=session is not None) for i in plan.check):
+        found, updated = evidence
+        if any(may_have_been_delivered(i, updated, session_found=found) for i in plan.check):
             raise possibly_delivered(plan.check)
 
     def _deliver(self, call: _Call, content: str) -> _Delivery:
@@ -774,15 +772,26 @@ def _replayed(intent: SendIntent, call: _Call, records: list[SendIntent | None],
     return _with_skipped(delivery, call, records, plan)
 
 
-def _evidence(client: OSVIClient, call: _Call) -> Session | None:
-    try:
-        return client.sessions.get_active(call.customer, call.agent)
-    except NoActiveSessionError:
-        return None
+#: What the conversation says of an unfinished attempt: (an active session found, its `updated_at`).
+#: When it cannot be read, it counts as "changed": the answer errs towards "may have been delivered".
+_UNREADABLE: tuple[bool, str | None] = (True, None)
 
 
-async def _aevidence(client: AsyncOSVIClient, call: _Call) -> Session | None:
+def _evidence(client: OSVIClient, call: _Call) -> tuple[bool, str | None]:
     try:
-        return await client.sessions.get_active(call.customer, call.agent)
+        session = client.sessions.get_active(call.customer, call.agent)
     except NoActiveSessionError:
-        return None
+        return False, None
+    except OSVIError:
+        return _UNREADABLE
+    return True, session.updated_at
+
+
+async def _aevidence(client: AsyncOSVIClient, call: _Call) -> tuple[bool, str | None]:
+    try:
+        session = await client.sessions.get_active(call.customer, call.agent)
+    except NoActiveSessionError:
+        return False, None
+    except OSVIError:
+        return _UNREADABLE
+    return True, session.updated_at

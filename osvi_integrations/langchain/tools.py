@@ -512,13 +512,19 @@ def _tool_evidence(client: OSVIClient, record: SendIntent) -> tuple[bool, str | 
     """(session found, its updated_at) for a record, from the customer's active sessions."""
     if record.customer is None:
         return _UNKNOWN  # no read names a session without its customer: cannot tell
-    return _pick(record, client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
+    try:
+        return _pick(record, client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
+    except OSVIError:
+        return _UNKNOWN  # unreadable counts as changed: the answer errs towards "may have taken effect"
 
 
 async def _atool_evidence(client: AsyncOSVIClient, record: SendIntent) -> tuple[bool, str | None]:
     if record.customer is None:
         return _UNKNOWN
-    return _pick(record, (await client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions)
+    try:
+        return _pick(record, (await client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions)
+    except OSVIError:
+        return _UNKNOWN
 
 
 def _pick(record: SendIntent, sessions: Mapping[str, Any]) -> tuple[bool, str | None]:
