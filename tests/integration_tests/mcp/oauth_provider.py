@@ -352,7 +352,8 @@ def running_provider() -> Iterator[Provider]:
     provider = Provider()
     http = make_server("127.0.0.1", 0, create_app(provider), threaded=True)
     provider.issuer = f"http://127.0.0.1:{http.server_port}"
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    # A short poll: `shutdown()` waits for the next one (werkzeug's default, 0.5 s, was most of each test).
+    thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield provider
