@@ -3,7 +3,8 @@
 Nothing an LLM reads is written here. A tool's name is `osvi_` + `operation.name`, its description
 is `operation.description`, its arguments are `operation.params` without the ones the application
 decides (`agent_uuid`, `customer_id`), its errors are worded by `protocol.describe_error` and its
-result is `result.summary()` (content) plus the typed result (artifact).
+result is `protocol.result_text(result)` (content: the summary and the plain fields) plus the typed
+result (artifact).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class OSVITool(OSVIConnection, BaseTool):
     Invoke:
         ```python
         message = tool.invoke({"type": "tool_call", "id": "1", "name": tool.name, "args": {}})
-        message.content  # result.summary(): what the LLM reads
+        message.content  # protocol.result_text(result): what the LLM reads
         message.artifact  # the typed result, e.g. a `Session`
         ```
 
@@ -398,7 +399,7 @@ class OSVISendMessageTool(OSVITool):
         config = {"configurable": {"osvi_customer_id": "+15550100"}}
         call = {"type": "tool_call", "id": "1", "name": tool.name, "args": {"content": "Where is my order?"}}
         message = tool.invoke(call, config=config)
-        message.content  # the reply, plus plain lines such as "[Escalation requested: ...]"
+        message.content  # the reply, lines such as "[Escalation requested: ...]", then session_id, mode...
         message.artifact  # SendMessageResult(session_id=..., reply=..., mode=..., help_requested=...)
         ```
 
