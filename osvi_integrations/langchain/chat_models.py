@@ -37,12 +37,12 @@ from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
 from ..client import AsyncOSVIClient, OSVIClient
 from ..conversation import SESSION_GONE
-from ..errors import NoActiveSessionError, NotDeliveredError, OSVIError, RetryableError
+from ..errors import NotDeliveredError, OSVIError, RetryableError
 from ..protocol import SEND_MESSAGE
-from ..protocol.intents import SendIntent, may_have_been_delivered
+from ..protocol.intents import SendIntent
 from ..types import SendMessageResult
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, SESSION_ID_KEY, OSVIConnection
-from .ledger import TurnPlan, ledger_for_run, plan_turns, possibly_delivered
+from .ledger import TurnPlan, aread_evidence, ledger_for_run, plan_turns, read_evidence, settle
 
 _PROVIDER = "osvi"
 _CALL_KWARGS = frozenset({"customer_id", "session_id", "model", "agent_uuid", "input_fields", "context"})
@@ -469,22 +469,19 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         if plan.replay is not None:
             return _replayed(plan.replay, call, records, plan)
         if plan.check:
-            self._settle(plan, call, _evidence(self._get_client(), call))
-        intent = _intent(call, plan)
-        for index in plan.send:
-            ledger.put(replace(intent, key=keys[index]))
+            evidence = read_evidence(self._get_client(), plan.check[0])
+            settle(plan.check, evidence, resend_uncertain=self.resend_uncertain)
+        intent, sent = _intent(call, plan), [keys[index] for index in plan.send]
+        ledger.put_each(intent, sent)
         try:
             delivery = self._deliver(call, intent_content(call, plan))
         except NotDeliveredError:
-            for index in plan.send:
-                ledger.put(replace(intent, key=keys[index], status="not_delivered"))
+            ledger.put_each(intent.outcome("not_delivered"), sent)
             raise
         except OSVIError:
-            for index in plan.send:
-                ledger.put(replace(intent, key=keys[index], status="uncertain"))
+            ledger.put_each(intent.outcome("uncertain"), sent)
             raise
-        for index in plan.send:
-            ledger.put(replace(intent, key=keys[index], status="delivered", result=_record(delivery)))
+        ledger.put_each(intent.outcome("delivered", _record(delivery)), sent)
         return _with_skipped(delivery, call, records, plan)
 
     async def _asend(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> _Delivery:
@@ -498,32 +495,20 @@ class ChatOSVI(OSVIConnection, BaseChatModel):
         if plan.replay is not None:
             return _replayed(plan.replay, call, records, plan)
         if plan.check:
-            self._settle(plan, call, await _aevidence(await self._aget_client(), call))
-        intent = _intent(call, plan)
-        for index in plan.send:
-            await ledger.aput(replace(intent, key=keys[index]))
+            evidence = await aread_evidence(await self._aget_client(), plan.check[0])
+            settle(plan.check, evidence, resend_uncertain=self.resend_uncertain)
+        intent, sent = _intent(call, plan), [keys[index] for index in plan.send]
+        await ledger.aput_each(intent, sent)
         try:
             delivery = await self._adeliver(call, intent_content(call, plan))
         except NotDeliveredError:
-            for index in plan.send:
-                await ledger.aput(replace(intent, key=keys[index], status="not_delivered"))
+            await ledger.aput_each(intent.outcome("not_delivered"), sent)
             raise
         except OSVIError:
-            for index in plan.send:
-                await ledger.aput(replace(intent, key=keys[index], status="uncertain"))
+            await ledger.aput_each(intent.outcome("uncertain"), sent)
             raise
-        for index in plan.send:
-            await ledger.aput(replace(intent, key=keys[index], status="delivered", result=_record(delivery)))
+        await ledger.aput_each(intent.outcome("delivered", _record(delivery)), sent)
         return _with_skipped(delivery, call, records, plan)
-
-    def _settle(self, plan: TurnPlan, call: _Call, evidence: tuple[bool, str | None]) -> None:
-        """Raises `PossiblyDeliveredError` when the conversation shows an unfinished attempt may have
-        been delivered (unless `resend_uncertain`); returns when it cannot have been."""
-        if self.resend_uncertain:
-            return
-        found, updated = evidence
-        if any(may_have_been_delivered(i, updated, session_found=found) for i in plan.check):
-            raise possibly_delivered(plan.check)
 
     def _deliver(self, call: _Call, content: str) -> _Delivery:
         client = self._get_client()
@@ -770,28 +755,3 @@ def _replayed(intent: SendIntent, call: _Call, records: list[SendIntent | None],
         replayed=True,
     )
     return _with_skipped(delivery, call, records, plan)
-
-
-#: What the conversation says of an unfinished attempt: (an active session found, its `updated_at`).
-#: When it cannot be read, it counts as "changed": the answer errs towards "may have been delivered".
-_UNREADABLE: tuple[bool, str | None] = (True, None)
-
-
-def _evidence(client: OSVIClient, call: _Call) -> tuple[bool, str | None]:
-    try:
-        session = client.sessions.get_active(call.customer, call.agent)
-    except NoActiveSessionError:
-        return False, None
-    except OSVIError:
-        return _UNREADABLE
-    return True, session.updated_at
-
-
-async def _aevidence(client: AsyncOSVIClient, call: _Call) -> tuple[bool, str | None]:
-    try:
-        session = await client.sessions.get_active(call.customer, call.agent)
-    except NoActiveSessionError:
-        return False, None
-    except OSVIError:
-        return _UNREADABLE
-    return True, session.updated_at

@@ -23,11 +23,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import PossiblyDeliveredError
-from ..protocol.intents import SendIntent
+from ..client import AsyncOSVIClient, OSVIClient
+from ..errors import OSVIError, PossiblyDeliveredError
+from ..protocol import LIST_ACTIVE_SESSIONS
+from ..protocol.intents import SendIntent, may_have_been_delivered
 
 logger: logging.Logger = logging.getLogger("osvi_integrations")
 
@@ -98,6 +101,15 @@ class SendLedger:
     async def aput(self, intent: SendIntent) -> None:
         await self.store.aput(self.namespace, intent.key, intent.to_record(), index=False)
 
+    def put_each(self, intent: SendIntent, keys: Iterable[str]) -> None:
+        """`intent` recorded under each of `keys` (one send that carries several customer turns)."""
+        for key in keys:
+            self.put(replace(intent, key=key))
+
+    async def aput_each(self, intent: SendIntent, keys: Iterable[str]) -> None:
+        for key in keys:
+            await self.aput(replace(intent, key=key))
+
 
 def ledger_for_run() -> SendLedger | None:
     """The ledger of the LangGraph thread this code runs in, or None outside a checkpointed graph run."""
@@ -156,6 +168,54 @@ def plan_turns(records: list[SendIntent | None]) -> TurnPlan:
         return TurnPlan(replay=known[-1], skipped=tuple(range(len(known) - 1)))
     check = tuple(known[i] for i in pending if known[i].status in ("in_flight", "uncertain"))
     return TurnPlan(send=pending, skipped=tuple(i for i in range(len(known)) if i not in pending), check=check)
+
+
+#: What the conversation says of an attempt that never reported back: (an active session found, its
+#: `updated_at`). `UNKNOWN` (found, changed at an unknown time) counts as "changed".
+Evidence = tuple[bool, str | None]
+UNKNOWN: Evidence = (True, None)
+
+
+def evidence_in(record: SendIntent, sessions: Mapping[str, Any]) -> Evidence:
+    """The evidence for `record` among the customer's active sessions (keyed by agent): the session it
+    named, else (naming none) its agent's session. A record naming neither cannot tell."""
+    for agent, session in sessions.items():
+        if session.id == record.session or (record.session is None and agent == record.agent):
+            return True, session.updated_at
+    if record.session is None and record.agent is None:
+        return UNKNOWN
+    return False, None
+
+
+def read_evidence(client: OSVIClient, record: SendIntent) -> Evidence:
+    """`evidence_in` the customer's active sessions, read now. No customer, or a failed read: `UNKNOWN`,
+    so the answer errs towards "may have been delivered"."""
+    if record.customer is None:
+        return UNKNOWN  # no read names a session without its customer
+    try:
+        return evidence_in(record, client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
+    except OSVIError:
+        return UNKNOWN
+
+
+async def aread_evidence(client: AsyncOSVIClient, record: SendIntent) -> Evidence:
+    if record.customer is None:
+        return UNKNOWN
+    try:
+        sessions = (await client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions
+    except OSVIError:
+        return UNKNOWN
+    return evidence_in(record, sessions)
+
+
+def settle(attempts: tuple[SendIntent, ...], evidence: Evidence, *, resend_uncertain: bool) -> None:
+    """Raises `PossiblyDeliveredError` when `evidence` says an unfinished attempt may have been delivered
+    (unless the caller opted into `resend_uncertain`); returns when none can have been."""
+    found, updated_at = evidence
+    if resend_uncertain:
+        return
+    if any(may_have_been_delivered(attempt, updated_at, session_found=found) for attempt in attempts):
+        raise possibly_delivered(attempts)
 
 
 def possibly_delivered(intents: tuple[SendIntent, ...]) -> PossiblyDeliveredError:

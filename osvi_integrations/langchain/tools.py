@@ -27,7 +27,6 @@ from pydantic.v1 import ValidationError as ValidationErrorV1
 from ..client import AsyncOSVIClient, OSVIClient
 from ..errors import ConfigurationError, InvalidRequestError, NotDeliveredError, OSVIError
 from ..protocol import (
-    LIST_ACTIVE_SESSIONS,
     OPERATIONS,
     SEND_MESSAGE,
     Operation,
@@ -36,10 +35,10 @@ from ..protocol import (
     operation_named,
     result_text,
 )
-from ..protocol.intents import SendIntent, may_have_been_delivered
+from ..protocol.intents import SendIntent
 from ..protocol.tool_schema import ToolArguments
 from ._connection import AGENT_UUID_KEY, CUSTOMER_ID_KEY, OSVIConnection
-from .ledger import SendLedger, ledger_for_run, possibly_delivered
+from .ledger import SendLedger, aread_evidence, ledger_for_run, read_evidence, settle
 
 #: Every tool name is this prefix + the operation's name, so OSVI tools never clash with another
 #: toolkit's `send_message` or `close_session` in one agent.
@@ -238,7 +237,7 @@ class OSVITool(OSVIConnection, BaseTool):
                 if record is not None and record.status == "delivered":
                     return self._replay(record)
                 if record is not None and record.status in ("in_flight", "uncertain"):
-                    self._settle(record, _tool_evidence(client, record))
+                    settle((record,), read_evidence(client, record), resend_uncertain=self.resend_uncertain)
                 intent = self._intent(key, customer, agent, arguments)
                 ledger.put(intent)
                 try:
@@ -274,7 +273,8 @@ class OSVITool(OSVIConnection, BaseTool):
                 if record is not None and record.status == "delivered":
                     return self._replay(record)
                 if record is not None and record.status in ("in_flight", "uncertain"):
-                    self._settle(record, await _atool_evidence(client, record))
+                    evidence = await aread_evidence(client, record)
+                    settle((record,), evidence, resend_uncertain=self.resend_uncertain)
                 intent = self._intent(key, customer, agent, arguments)
                 await ledger.aput(intent)
                 try:
@@ -326,11 +326,6 @@ class OSVITool(OSVIConnection, BaseTool):
         """The recorded result of a call that was delivered before its run stopped: nothing is sent."""
         result = self.operation.result.model_validate((record.result or {}).get("result") or {})
         return result_text(result), result
-
-    def _settle(self, record: SendIntent, evidence: tuple[bool, str | None]) -> None:
-        found, updated_at = evidence
-        if not self.resend_uncertain and may_have_been_delivered(record, updated_at, session_found=found):
-            raise possibly_delivered((record,))
 
     def _agent_argument(self, agent: str | None) -> dict[str, str]:
         return {"agent_uuid": agent} if agent is not None and self.operation.takes_agent else {}
@@ -504,34 +499,3 @@ def _call_id(input: object) -> str | None:
         call_id = input.get("id")
         return call_id if isinstance(call_id, str) and call_id else None
     return None
-
-
-_UNKNOWN = (True, None)  # "a session was found, changed at an unknown time": counts as "may"
-
-
-def _tool_evidence(client: OSVIClient, record: SendIntent) -> tuple[bool, str | None]:
-    """(session found, its updated_at) for a record, from the customer's active sessions."""
-    if record.customer is None:
-        return _UNKNOWN  # no read names a session without its customer: cannot tell
-    try:
-        return _pick(record, client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
-    except OSVIError:
-        return _UNKNOWN  # unreadable counts as changed: the answer errs towards "may have taken effect"
-
-
-async def _atool_evidence(client: AsyncOSVIClient, record: SendIntent) -> tuple[bool, str | None]:
-    if record.customer is None:
-        return _UNKNOWN
-    try:
-        return _pick(record, (await client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions)
-    except OSVIError:
-        return _UNKNOWN
-
-
-def _pick(record: SendIntent, sessions: Mapping[str, Any]) -> tuple[bool, str | None]:
-    for agent, session in sessions.items():
-        if session.id == record.session or (record.session is None and agent == record.agent):
-            return True, session.updated_at
-    if record.session is None and record.agent is None:
-        return _UNKNOWN
-    return False, None

@@ -47,3 +47,18 @@ def test_the_error_names_the_earliest_attempt() -> None:
     error = possibly_delivered((replace(STARTED, started_at=2.0e9), replace(STARTED, started_at=1.9e9)))
     assert isinstance(error, PossiblyDeliveredError) and error.may_have_taken_effect
     assert error.started_at.startswith("2030-")
+
+
+def test_the_evidence_is_the_named_session_else_the_agents() -> None:
+    from types import SimpleNamespace
+
+    from osvi_integrations.langchain.ledger import UNKNOWN, evidence_in
+
+    sessions = {
+        "agent_a": SimpleNamespace(id="s-1", updated_at="T1"),
+        "agent_b": SimpleNamespace(id="s-2", updated_at="T2"),
+    }
+    assert evidence_in(STARTED, sessions) == (True, "T1")  # no session named: the agent's
+    assert evidence_in(replace(STARTED, session="s-2"), sessions) == (True, "T2")
+    assert evidence_in(replace(STARTED, session="gone"), sessions) == (False, None)
+    assert evidence_in(replace(STARTED, agent=None), sessions) == UNKNOWN
