@@ -160,13 +160,12 @@ class Operation(Generic[ParamsT, ResultT]):
         """The request for `params` to `base_url` (the API root, already checked). A request with a body
         carries `json_headers`, by default `headers` with the JSON content type (`with_json_content_type`),
         which a client builds once."""
-        root = base_url
         if self._body_is_params:
             content = _direct_json(params)
             if content is not None:
                 if json_headers is None:
                     json_headers = with_json_content_type(headers)
-                return PreparedRequest(self.name, self.method, root + self.path, json_headers, content)
+                return PreparedRequest(self.name, self.method, base_url + self.path, json_headers, content)
         try:
             values = params.model_dump(mode="json", exclude_none=True)
         except PydanticSerializationError as exc:
@@ -174,7 +173,7 @@ class Operation(Generic[ParamsT, ResultT]):
         path = self.path
         for name in self._path_fields:
             path = path.replace("{" + name + "}", path_segment(name, values.pop(name)))
-        url = root + path
+        url = base_url + path
         if self.method == "GET":
             if values:
                 url += "?" + urlencode(values)
@@ -233,7 +232,7 @@ class Operation(Generic[ParamsT, ResultT]):
         return MalformedResponseError(
             f"OSVI's answer could not be read: {bound(problem)}.",
             status_code=response.status_code,
-            body=bound(text(response.content)),
+            body=text(response.content),  # at most 500 bytes already
             may_have_taken_effect=not self.read_only,
         )
 
