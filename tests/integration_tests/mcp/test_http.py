@@ -294,29 +294,38 @@ class RoundRobin(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
-def test_stateless_replicas_behind_a_load_balancer(sandbox: SandboxServer, customer_id: str, mode: str) -> None:
-    """Two `--stateless` server processes; one client's requests alternate between them, as a load balancer
-    without session affinity would send them. The conversation carries on because no replica holds state."""
+@pytest.fixture(scope="module")
+def stateless_replicas(shared_sandbox: SandboxServer) -> Iterator[list[str]]:
+    """Two `--stateless` server processes on the run's sandbox, shared by the protocol eras below (each test
+    still gets a fresh engine through `sandbox`: same server, same URL). Replicas keep no state to share."""
     env = {
-        "OSVI_API_TOKEN": sandbox.api_token,
-        "OSVI_BASE_URL": sandbox.base_url,
+        "OSVI_API_TOKEN": shared_sandbox.api_token,
+        "OSVI_BASE_URL": shared_sandbox.base_url,
         "OSVI_AGENT_UUID": SUPPORT_AGENT,
         "OSVI_MCP_ALLOWED_HOSTS": PUBLIC_NAME,
     }
     with cli_server("--stateless", **env) as (first, _), cli_server("--stateless", **env) as (second, _):
-        balancer = RoundRobin([first, second])
+        yield [first, second]
 
-        async def conversation() -> list[dict[str, Any]]:
-            async with http_client(f"http://{PUBLIC_NAME}/mcp", mode=mode, transport=balancer) as client:
-                tools = {t.name: t for t in (await client.list_tools()).tools}
-                results = []
-                for text in ("hello", "Where is my order?", "It's 20417", "thanks"):
-                    result = await client.call_tool("send_message", {"content": text, "customer_id": customer_id})
-                    results.append(checked(result, tools["send_message"]))
-                return results
 
-        results = anyio.run(conversation)
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_stateless_replicas_behind_a_load_balancer(
+    stateless_replicas: list[str], sandbox: SandboxServer, customer_id: str, mode: str
+) -> None:
+    """Two `--stateless` server processes; one client's requests alternate between them, as a load balancer
+    without session affinity would send them. The conversation carries on because no replica holds state."""
+    balancer = RoundRobin(stateless_replicas)
+
+    async def conversation() -> list[dict[str, Any]]:
+        async with http_client(f"http://{PUBLIC_NAME}/mcp", mode=mode, transport=balancer) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            results = []
+            for text in ("hello", "Where is my order?", "It's 20417", "thanks"):
+                result = await client.call_tool("send_message", {"content": text, "customer_id": customer_id})
+                results.append(checked(result, tools["send_message"]))
+            return results
+
+    results = anyio.run(conversation)
     assert len({r["session_id"] for r in results}) == 1
     assert [r.content for r in sandbox.engine.processed] == ["hello", "Where is my order?", "It's 20417", "thanks"]
     # Both replicas served requests, including tool calls, alternately.
