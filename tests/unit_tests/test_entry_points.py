@@ -8,6 +8,7 @@ same from the built wheel with only the core installed.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 
@@ -64,3 +65,43 @@ def test_with_its_extra_a_script_runs_its_command() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0 and "usage: osvi-sandbox" in done.stdout
+
+
+def test_the_mcp_server_names_load_with_their_module_and_type_checkers_see_the_same() -> None:
+    """`osvi_integrations.mcp_server` loads each name on first use (`_EXPORTS`); its `TYPE_CHECKING` imports,
+    `_EXPORTS` and `__all__` name the same things, and each name is the object its module defines."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    import osvi_integrations.mcp_server as package
+
+    tree = ast.parse(Path(package.__file__ or "").read_text(encoding="utf-8"))
+    for_type_checkers = {
+        alias.name: node.module
+        for block in tree.body
+        if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    exports = package._EXPORTS
+    assert for_type_checkers == exports and set(package.__all__) == set(exports)
+    for name, module in exports.items():
+        assert getattr(package, name) is getattr(importlib.import_module(f"{package.__name__}.{module}"), name)
+    assert set(package.__all__) <= set(dir(package))
+
+
+def test_a_configuration_error_is_reported_before_the_mcp_sdk_loads() -> None:
+    code = (
+        "import sys\n"
+        "from osvi_integrations.mcp_server import main\n"
+        "try:\n"
+        "    main([])\n"
+        "except SystemExit as exit:\n"
+        "    print(exit.code, sorted({m.partition('.')[0] for m in sys.modules} & {'mcp', 'uvicorn', 'starlette'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSVI_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    assert "Set OSVI_API_TOKEN" in done.stderr
