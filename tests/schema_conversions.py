@@ -15,14 +15,15 @@ import copy
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.strict_schema import ensure_strict_json_schema
-from google.genai import types as genai
-from langchain_anthropic.chat_models import convert_to_anthropic_tool
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from langchain_google_genai._function_utils import convert_to_genai_function_declarations
+
+# The providers' SDKs load when a check first runs (about 2 s of imports): every test worker collects this
+# module, few run its checks.
+if TYPE_CHECKING:
+    from google.genai import types as genai
 
 #: OpenAI Structured Outputs, "Supported schemas": the keywords strict mode accepts.
 OPENAI_STRICT_KEYWORDS = frozenset(
@@ -102,6 +103,10 @@ def assert_every_provider_takes(tool: BaseTool | Mapping[str, Any], schema: Mapp
     # LangChain gives a tool model's root description to the function; a function definition keeps its own.
     expected = {k: v for k, v in schema.items() if k != "description"} if isinstance(tool, BaseTool) else schema
 
+    from agents.strict_schema import ensure_strict_json_schema
+    from google.genai import types as genai
+    from langchain_anthropic.chat_models import convert_to_anthropic_tool
+
     # OpenAI: openai-agents (its MCP path refuses open objects too), LangChain's strict conversion.
     assert ensure_strict_json_schema(copy.deepcopy(dict(schema)), _reject_open_objects=True) == schema
     given = tool if isinstance(tool, BaseTool) else copy.deepcopy(dict(tool))
@@ -138,6 +143,8 @@ class _Ignored(logging.Filter):
 
 
 def _gemini_declaration(tool: BaseTool | dict[str, Any]) -> genai.FunctionDeclaration:
+    from langchain_google_genai._function_utils import convert_to_genai_function_declarations
+
     logger = logging.getLogger("langchain_google_genai._function_utils")
     quiet = _Ignored()
     logger.addFilter(quiet)
@@ -172,6 +179,8 @@ def json_meaning(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def gemini_meaning(schema: genai.Schema) -> dict[str, Any]:
     """The same reading of a Gemini `Schema` (nullable written either way it may be)."""
+    from google.genai import types as genai
+
     nullable = bool(schema.nullable)
     if schema.any_of:
         options = [o for o in schema.any_of if o.type != genai.Type.NULL]

@@ -12,7 +12,6 @@ from typing import Any
 import anyio
 import jsonschema
 import pytest
-from agents.mcp import MCPServerStdio, MCPUtil
 
 from osvi_integrations.protocol import OPERATIONS
 from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
@@ -40,6 +39,8 @@ async def test_a_strict_client_uses_every_tool_strictly_and_its_arguments_work(
     """openai-agents converts each listed tool with `convert_schemas_to_strict=True` (falling back to a
     non-strict tool when it cannot); every one stays strict, with the schema as listed. Then calls shaped
     as a strict model makes them reach the sandbox as the API expects them."""
+    from agents.mcp import MCPServerStdio, MCPUtil  # openai-agents: loaded here, not by every worker collecting
+
     server = MCPServerStdio(
         params={
             "command": sys.executable,
