@@ -145,7 +145,7 @@ class OSVIClient(_ClientBase):
         self.support: Support = Support(self)
         self.agents: Agents = Agents(self)
 
-    def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
+    def call(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
         return self._run(operation, self._prepare(operation, arguments))
 
@@ -166,10 +166,10 @@ class OSVIClient(_ClientBase):
             time.sleep(delay)
             remaining = budget.remaining()
 
-    def invoke_for_customer(
+    def call_for_customer(
         self, operation: Operation[Any, ResultT], /, customer_id: str, agent_uuid: str | None = None, **arguments: Any
     ) -> ResultT:
-        """`invoke` on behalf of one customer (and agent, when given): an operation that takes a
+        """`call` on behalf of one customer (and agent, when given): an operation that takes a
         `customer_id` / `agent_uuid` gets these, and an operation on a named session (`inject_context`,
         the support commands) runs only if that session is an active session of this customer (with
         this agent); otherwise `InvalidRequestError` names `session_id` and nothing is sent. It costs
@@ -177,16 +177,16 @@ class OSVIClient(_ClientBase):
         arguments = self._for_customer(operation, customer_id, agent_uuid, arguments)
         if operation.acts_on_a_named_session:
             request = self._prepare(operation, arguments)  # a bad argument is refused before the look-up
-            sessions = self.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
+            sessions = self.call(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
             check_session_owner(sessions, arguments.get("session_id"), customer_id, agent_uuid)
             return self._run(operation, request)
-        return self.invoke(operation, **arguments)
+        return self.call(operation, **arguments)
 
     def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
     ) -> SendMessageResult:
         """Sends one customer message and returns the agent's reply, mode and escalation flag."""
-        return self.invoke(
+        return self.call(
             SEND_MESSAGE, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
         )
 
@@ -240,7 +240,7 @@ class AsyncOSVIClient(_ClientBase):
         self.support: AsyncSupport = AsyncSupport(self)
         self.agents: AsyncAgents = AsyncAgents(self)
 
-    async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
+    async def call(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
         """Runs one operation with keyword arguments (checked against its params model)."""
         return await self._run(operation, self._prepare(operation, arguments))
 
@@ -263,23 +263,23 @@ class AsyncOSVIClient(_ClientBase):
             await asyncio.sleep(delay)
             remaining = budget.remaining()
 
-    async def invoke_for_customer(
+    async def call_for_customer(
         self, operation: Operation[Any, ResultT], /, customer_id: str, agent_uuid: str | None = None, **arguments: Any
     ) -> ResultT:
-        """`invoke` on behalf of one customer (and agent); see `OSVIClient.invoke_for_customer`."""
+        """`call` on behalf of one customer (and agent); see `OSVIClient.call_for_customer`."""
         arguments = self._for_customer(operation, customer_id, agent_uuid, arguments)
         if operation.acts_on_a_named_session:
             request = self._prepare(operation, arguments)
-            sessions = (await self.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
+            sessions = (await self.call(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
             check_session_owner(sessions, arguments.get("session_id"), customer_id, agent_uuid)
             return await self._run(operation, request)
-        return await self.invoke(operation, **arguments)
+        return await self.call(operation, **arguments)
 
     async def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
     ) -> SendMessageResult:
         """Sends one customer message and returns the agent's reply, mode and escalation flag."""
-        return await self.invoke(
+        return await self.call(
             SEND_MESSAGE, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
         )
 

@@ -32,6 +32,7 @@ from ..protocol import (
     Operation,
     describe_error,
     invalid_request,
+    offered_operations,
     operation_named,
     result_text,
 )
@@ -294,15 +295,15 @@ class OSVITool(OSVIConnection, BaseTool):
 
     def _call(self, client: OSVIClient, customer: str | None, agent: str | None, arguments: dict[str, Any]) -> Any:
         if customer is None:
-            return client.invoke(self.operation, **arguments, **self._agent_argument(agent))
-        return client.invoke_for_customer(self.operation, customer, agent, **arguments)
+            return client.call(self.operation, **arguments, **self._agent_argument(agent))
+        return client.call_for_customer(self.operation, customer, agent, **arguments)
 
     async def _acall(
         self, client: AsyncOSVIClient, customer: str | None, agent: str | None, arguments: dict[str, Any]
     ) -> Any:
         if customer is None:
-            return await client.invoke(self.operation, **arguments, **self._agent_argument(agent))
-        return await client.invoke_for_customer(self.operation, customer, agent, **arguments)
+            return await client.call(self.operation, **arguments, **self._agent_argument(agent))
+        return await client.call_for_customer(self.operation, customer, agent, **arguments)
 
     def _ledger(self) -> tuple[SendLedger | None, str]:
         """The thread's send records, for a write run as a tool call inside a LangGraph thread."""
@@ -482,9 +483,7 @@ class OSVIToolkit(OSVIConnection, BaseToolkit):
     def get_tools(self) -> list[BaseTool]:
         settings = {name: getattr(self, name) for name in OSVIConnection.model_fields}
         tools: list[BaseTool] = []
-        for operation in OPERATIONS:
-            if operation.operator and not self.include_operator_tools:
-                continue
+        for operation in offered_operations(operator_tools=self.include_operator_tools):
             cls = OSVISendMessageTool if operation is SEND_MESSAGE else OSVITool
             tools.append(cls(operation=operation, agent_uuid=self.agent_uuid, customer_id=self.customer_id, **settings))
         return tools

@@ -51,19 +51,19 @@ def test_support_commands_and_the_takeover_cycle(client: OSVIClient, customer_id
     assert taken.command == "takeover" and taken.active_human and taken.session_id == sid
     assert client.sessions.get_active(customer_id, SUPPORT_AGENT).human_has_taken_over
     assert client.send_message(SUPPORT_AGENT, customer_id, "Hello?").reply is None
-    assert client.support.message(sid, "Your parcel ships today.").session_id == sid
+    assert client.support.send_message(sid, "Your parcel ships today.").session_id == sid
     with pytest.raises(errors.SupportCommandRejectedError) as refused:
         client.support.tell(sid, "Apologise.")
     assert refused.value.reason == "tell_not_allowed_during_takeover" and not refused.value.may_have_taken_effect
     assert client.support.whisper(sid, "offer a voucher").command == "whisper"
-    assert client.support.end(sid).command == "end"
+    assert client.support.hand_back(sid).command == "end"
     active = client.sessions.get_active(customer_id, SUPPORT_AGENT)
     assert active.mode == "ai" and not active.help_requested
     assert "(offer a voucher)" in (client.send_message(SUPPORT_AGENT, customer_id, "thanks").reply or "")
     told = client.support.tell(sid, "Mention the returns policy.")
     assert told.reply
     with pytest.raises(errors.SupportCommandRejectedError) as plain:
-        client.support.message(sid, "not in support mode")
+        client.support.send_message(sid, "not in support mode")
     assert plain.value.reason == "message_requires_support_mode"
     assert client.support.close(sid).command == "close"
     with pytest.raises(errors.NoActiveSessionError):
@@ -197,11 +197,11 @@ async def test_the_async_client_runs_every_operation(sandbox: SandboxServer, cus
         assert (await client.sessions.inject_context(session.id, "more")).context == ["ctx", "more"]
         assert (await client.messages.send(SUPPORT_AGENT, customer_id, "help, a human please")).help_requested
         assert (await client.support.takeover(session.id)).active_human
-        await client.support.message(session.id, "Hello from Ana")
+        await client.support.send_message(session.id, "Hello from Ana")
         with pytest.raises(errors.SupportCommandRejectedError):
             await client.support.tell(session.id, "x")
         await client.support.whisper(session.id, "be brief")
-        await client.support.end(session.id)
+        await client.support.hand_back(session.id)
         assert (await client.support.tell(session.id, "greet")).reply
         await client.support.close(session.id)
         conversation = client.conversation(SUPPORT_AGENT, customer_id, session_id=session.id)

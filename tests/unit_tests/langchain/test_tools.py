@@ -100,7 +100,7 @@ class Canned:
             OSVIClient(TOKEN, base_url=BASE_URL, max_retries=0, http_client=http) as client,
             pytest.raises(OSVIError) as info,
         ):
-            client.invoke(operation, **arguments)
+            client.call(operation, **arguments)
         return info.value
 
 
