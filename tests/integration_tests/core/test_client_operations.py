@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from osvi_integrations import AsyncOSVIClient, OSVIClient, RetryPolicy, errors
+from osvi_integrations.protocol import GET_ACTIVE_SESSION, HAND_BACK_TO_AGENT, SEND_MESSAGE
 from osvi_integrations.sandbox import (
     ARCHIVED_AGENT,
     FAULTY_AGENT,
@@ -156,6 +157,27 @@ def test_default_agent_fills_agent_uuid(sandbox: SandboxServer, customer_id: str
             client.send_message(None, customer_id, "hi")
         assert info.value.field == "agent_uuid"
     assert len(sandbox.engine.processed) == 1  # the refused call sent nothing
+
+
+def test_checked_params_are_sent_as_they_are(client: OSVIClient, sandbox: SandboxServer, customer_id: str) -> None:
+    """`call(operation, params)`: what a caller validated once (`operation.validate`) is not checked again,
+    and gives what the keyword form gives; a mix of both forms, or another model, is refused unsent."""
+    params = SEND_MESSAGE.validate({"agent_uuid": SUPPORT_AGENT, "customer_id": customer_id, "content": "hi"})
+    sent = client.call(SEND_MESSAGE, params)
+    assert sent == client.call(SEND_MESSAGE, agent_uuid=SUPPORT_AGENT, customer_id=customer_id, content="hi")
+    before = len(sandbox.engine.processed)
+    with pytest.raises(TypeError, match="not both"):
+        client.call(SEND_MESSAGE, params, content="again")
+    with pytest.raises(TypeError, match="SendMessageParams"):
+        client.call(SEND_MESSAGE, GET_ACTIVE_SESSION.validate({"agent_uuid": SUPPORT_AGENT, "customer_id": "x"}))
+    with pytest.raises(errors.InvalidRequestError, match="bound to another value") as info:
+        client.call_for_customer(SEND_MESSAGE, params, customer_id="+10000000000")
+    assert info.value.field == "customer_id"
+    hand_back = HAND_BACK_TO_AGENT.validate({"session_id": sent.session_id})
+    with pytest.raises(errors.InvalidRequestError, match="not an active session") as info:
+        client.call_for_customer(HAND_BACK_TO_AGENT, hand_back, customer_id="+10000000000")
+    assert len(sandbox.engine.processed) == before  # nothing refused was sent
+    assert client.call_for_customer(SEND_MESSAGE, params, customer_id=customer_id).session_id == sent.session_id
 
 
 def test_conversation_starts_with_context_refreshes_and_survives_a_close(
