@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, SecretStr
 
-from ._config import AGENT_ENV, ClientConfig, ClientOptions, build_config
 from ._transport import async_transport, sync_transport
+from .config import AGENT_ENV, ClientConfig, ClientOptions, build_config
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
 from .protocol import (

@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 
 import uvicorn
 
-from .._config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
+from ..config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
 from ..errors import ConfigurationError
 from .audit import AUDIT_LOGGER
 from .http_auth import create_http_app
