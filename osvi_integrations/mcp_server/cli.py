@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 
-from .._config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
+from ..config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
 from ..errors import ConfigurationError
 from .settings import (
     ALLOWED_HOSTS_ENV,

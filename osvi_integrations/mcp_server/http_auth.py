@@ -21,7 +21,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..protocol import OPERATIONS
+from ..protocol import OPERATIONS, offered_operations
 from .oauth import OSVITokenVerifier, caller_token, needed_scopes, token_scopes
 from .scopes import OPERATE_SCOPE, READ_SCOPE, operation_scope
 from .server import settings_of
@@ -144,7 +144,7 @@ class OAuthResourceServer:
         resource = auth.resource_server_url
         assert resource is not None
         self.metadata_url: str = str(build_resource_metadata_url(resource))
-        offered = [op for op in OPERATIONS if operator_tools or not op.operator]
+        offered = offered_operations(operator_tools=operator_tools)
         routes = create_protected_resource_routes(
             resource_url=resource,
             authorization_servers=[auth.issuer_url],

@@ -56,6 +56,7 @@ from ..protocol import (
     LIST_ACTIVE_AGENTS,
     LIST_ACTIVE_SESSIONS,
     OPERATIONS,
+    OPERATOR_OPERATIONS,
     SEND_MESSAGE,
     SEND_OPERATOR_MESSAGE,
     TAKEOVER_SESSION,
@@ -227,7 +228,7 @@ async def complete(
     if token is not None and _TOOL_SCOPES[LIST_ACTIVE_AGENTS.name] not in token.scopes:
         return Completion(values=[], total=0, has_more=False)
     try:
-        agents = await _current_state.get().client.invoke(LIST_ACTIVE_AGENTS)
+        agents = await _current_state.get().client.call(LIST_ACTIVE_AGENTS)
     except OSVIError as error:
         logger.info("completion: active agents not listed: %r", error)
         return Completion(values=[], total=0, has_more=False)
@@ -252,15 +253,12 @@ def instructions(settings: ServerSettings) -> str:
     else:
         lines.append(f"There is no default agent: pass agent_uuid (`{LIST_ACTIVE_AGENTS.name}` lists them).")
     if settings.operator_tools:
-        names = ", ".join(f"`{op.name}`" for op in _OPERATOR_OPS)
+        names = ", ".join(f"`{op.name}`" for op in OPERATOR_OPERATIONS)
         lines.append(
             f"Operator tools are enabled ({names}): they act as the business's human operator, so use them only "
             "when the person you work for decides to."
         )
     return "\n".join(lines)
-
-
-_OPERATOR_OPS = tuple(op for op in OPERATIONS if op.operator)
 
 
 # -- resources -------------------------------------------------------------------------------------------
@@ -305,7 +303,7 @@ def _add_resources(server: MCPServer[AppState]) -> None:
 
 async def _read(operation: Operation[Any, Any], state: AppState, **arguments: str) -> str:
     try:
-        result = await state.client.invoke(operation, **arguments)
+        result = await state.client.call(operation, **arguments)
     except (InvalidRequestError, NotFoundError) as error:
         raise ResourceNotFoundError(describe_error(error, operation)) from None
     except OSVIError as error:

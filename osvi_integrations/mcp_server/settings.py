@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from .._config import ClientConfig, build_config
+from ..config import ClientConfig, build_config
 from ..errors import ConfigurationError
 from ..retry import RetryPolicy
 

@@ -4,7 +4,7 @@ Name, title and description are the operation's; the input schema is its params 
 the portable form every LLM provider's tool format takes (`protocol.tool_schema`);
 the output schema is its result model plus three plain-language fields (see `output_model`); the
 annotations follow its effect; an error reads as `protocol.describe_error` words it. Each tool checks
-its raw arguments through the core (`operation.validate`, inside `client.invoke`), so a bad argument
+its raw arguments through the core (`operation.validate`, inside `client.call`), so a bad argument
 comes back as "Invalid argument ... Nothing was sent." instead of a pydantic dump with a link.
 """
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..client import AsyncOSVIClient
 from ..errors import OSVIError
-from ..protocol import FLAG_FIELDS, OPERATIONS, Effect, Operation, describe_error, with_fields_line
+from ..protocol import FLAG_FIELDS, Effect, Operation, describe_error, offered_operations, with_fields_line
 from ..protocol.tool_schema import nullable, portable_schema
 from .audit import audit_record, emit
 from .icons import SERVER_ICONS
@@ -71,7 +71,7 @@ class OperationTool(Tool):
 
 def operation_tools(settings: ServerSettings) -> list[OperationTool]:
     """The tools to offer, in `OPERATIONS` order: operator tools only with the explicit opt-in."""
-    return [operation_tool(op, settings) for op in OPERATIONS if settings.operator_tools or not op.operator]
+    return [operation_tool(op, settings) for op in offered_operations(operator_tools=settings.operator_tools)]
 
 
 def operation_tool(operation: Operation[Any, Any], settings: ServerSettings) -> OperationTool:
@@ -202,7 +202,7 @@ async def call_operation(
     state = ctx.request_context.lifespan_context
     started = time.monotonic()
     try:
-        call = state.client.invoke(operation, **decode_json_arguments(schema, arguments))
+        call = state.client.call(operation, **decode_json_arguments(schema, arguments))
         result = await with_progress(ctx, state.settings, operation, call)
         structured = structured_content(output, result)
     except Exception as raised:

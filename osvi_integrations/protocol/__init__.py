@@ -30,11 +30,13 @@ from .operations import (
     LIST_ACTIVE_AGENTS,
     LIST_ACTIVE_SESSIONS,
     OPERATIONS,
+    OPERATOR_OPERATIONS,
     SEND_MESSAGE,
     SEND_OPERATOR_MESSAGE,
     TAKEOVER_SESSION,
     TELL_AGENT,
     WHISPER_TO_AGENT,
+    offered_operations,
 )
 from .outcomes import ERROR_TABLE, error_from_response, error_table_markdown
 from .wording import FLAG_FIELDS, describe_error, result_fields, result_text, with_fields_line
@@ -58,6 +60,7 @@ __all__ = [
     "LIST_ACTIVE_AGENTS",
     "LIST_ACTIVE_SESSIONS",
     "OPERATIONS",
+    "OPERATOR_OPERATIONS",
     "SEND_MESSAGE",
     "SEND_OPERATOR_MESSAGE",
     "TAKEOVER_SESSION",
@@ -71,6 +74,7 @@ __all__ = [
     "base_headers",
     "describe_error",
     "invalid_request",
+    "offered_operations",
     "operation_named",
     "result_fields",
     "result_text",

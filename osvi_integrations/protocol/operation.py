@@ -46,9 +46,10 @@ class Operation(Generic[ParamsT, ResultT]):
     """One API operation, defined once. The clients execute it; the LangChain and MCP tools are
     generated from it (name, title, description, input schema, annotations, result wording)."""
 
-    #: snake_case, unique: `client.invoke(op)` runs it, the MCP tool has this name and the LangChain tool
-    #: this name after `osvi_`. (The resource methods mirror the API's own words instead, e.g.
-    #: `client.support.end` sends the `end` command, which is `hand_back_to_agent`.)
+    #: snake_case, unique: `client.call(op)` runs it, the MCP tool has this name and the LangChain tool
+    #: this name after `osvi_`. Its resource method is this name without the resource's noun
+    #: (`client.sessions.create` runs `create_session`, `client.support.hand_back` runs
+    #: `hand_back_to_agent`); only the wire keeps the API's words (`fixed_body`: the `end` command).
     name: str
     title: str
     #: What an AI agent reads: when to use it and what the result means.

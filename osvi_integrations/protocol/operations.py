@@ -218,3 +218,14 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     CLOSE_SESSION,
     SEND_OPERATOR_MESSAGE,
 )
+
+#: The operator's operations (`Operation.operator`: the support commands). A tool surface offers them
+#: only on explicit opt-in (`offered_operations`); they need the `osvi:operate` scope.
+OPERATOR_OPERATIONS: tuple[Operation[Any, Any], ...] = tuple(op for op in OPERATIONS if op.operator)
+_WITHOUT_OPERATOR: tuple[Operation[Any, Any], ...] = tuple(op for op in OPERATIONS if not op.operator)
+
+
+def offered_operations(*, operator_tools: bool) -> tuple[Operation[Any, Any], ...]:
+    """The operations a tool surface (the LangChain toolkit, the MCP server) offers, in `OPERATIONS`
+    order: all of them with `operator_tools`, otherwise all but `OPERATOR_OPERATIONS`."""
+    return OPERATIONS if operator_tools else _WITHOUT_OPERATOR

@@ -9,19 +9,19 @@ from ..protocol import Operation
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
-class SyncInvoker(Protocol):
-    def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT: ...
+class SyncCaller(Protocol):
+    def call(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT: ...
 
 
-class AsyncInvoker(Protocol):
-    async def invoke(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT: ...
+class AsyncCaller(Protocol):
+    async def call(self, operation: Operation[Any, ResultT], /, **arguments: Any) -> ResultT: ...
 
 
 class SyncResource:
-    def __init__(self, client: SyncInvoker) -> None:
+    def __init__(self, client: SyncCaller) -> None:
         self._client = client
 
 
 class AsyncResource:
-    def __init__(self, client: AsyncInvoker) -> None:
+    def __init__(self, client: AsyncCaller) -> None:
         self._client = client

@@ -22,7 +22,7 @@ class Sessions(SyncResource):
         context: Sequence[str] | None = None,
     ) -> Session:
         """Starts a fresh session with context. Closes the customer's active session with this agent first."""
-        return self._client.invoke(
+        return self._client.call(
             CREATE_SESSION,
             agent_uuid=agent_uuid,
             customer_id=customer_id,
@@ -32,15 +32,15 @@ class Sessions(SyncResource):
 
     def get_active(self, customer_id: str, agent_uuid: str | None = None) -> Session:
         """The customer's active session with the agent; raises `NoActiveSessionError` when there is none."""
-        return self._client.invoke(GET_ACTIVE_SESSION, customer_id=customer_id, agent_uuid=agent_uuid)
+        return self._client.call(GET_ACTIVE_SESSION, customer_id=customer_id, agent_uuid=agent_uuid)
 
     def list_active(self, customer_id: str) -> dict[str, Session]:
         """Every active session of the customer, keyed by agent id (empty when there is none)."""
-        return self._client.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
+        return self._client.call(LIST_ACTIVE_SESSIONS, customer_id=customer_id).sessions
 
     def inject_context(self, session_id: str, context: str) -> InjectContextResult:
         """Appends one context entry to a live session (OSVI keeps the newest five)."""
-        return self._client.invoke(INJECT_CONTEXT, session_id=session_id, context=context)
+        return self._client.call(INJECT_CONTEXT, session_id=session_id, context=context)
 
 
 class AsyncSessions(AsyncResource):
@@ -53,7 +53,7 @@ class AsyncSessions(AsyncResource):
         context: Sequence[str] | None = None,
     ) -> Session:
         """Starts a fresh session with context. Closes the customer's active session with this agent first."""
-        return await self._client.invoke(
+        return await self._client.call(
             CREATE_SESSION,
             agent_uuid=agent_uuid,
             customer_id=customer_id,
@@ -63,12 +63,12 @@ class AsyncSessions(AsyncResource):
 
     async def get_active(self, customer_id: str, agent_uuid: str | None = None) -> Session:
         """The customer's active session with the agent; raises `NoActiveSessionError` when there is none."""
-        return await self._client.invoke(GET_ACTIVE_SESSION, customer_id=customer_id, agent_uuid=agent_uuid)
+        return await self._client.call(GET_ACTIVE_SESSION, customer_id=customer_id, agent_uuid=agent_uuid)
 
     async def list_active(self, customer_id: str) -> dict[str, Session]:
         """Every active session of the customer, keyed by agent id (empty when there is none)."""
-        return (await self._client.invoke(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
+        return (await self._client.call(LIST_ACTIVE_SESSIONS, customer_id=customer_id)).sessions
 
     async def inject_context(self, session_id: str, context: str) -> InjectContextResult:
         """Appends one context entry to a live session (OSVI keeps the newest five)."""
-        return await self._client.invoke(INJECT_CONTEXT, session_id=session_id, context=context)
+        return await self._client.call(INJECT_CONTEXT, session_id=session_id, context=context)

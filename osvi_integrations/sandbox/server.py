@@ -21,7 +21,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .._config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
+from ..config import AGENT_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
 from .app import create_app
 from .engine import SANDBOX_API_TOKEN, SUPPORT_AGENT, Engine
 

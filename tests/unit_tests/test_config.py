@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from osvi_integrations import AsyncOSVIClient, OSVIClient, errors
-from osvi_integrations import _config as config_module
-from osvi_integrations._config import build_config
+from osvi_integrations import config as config_module
+from osvi_integrations.config import build_config
 
 TOKEN = "abcdEFGH12345678"
 

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from osvi_integrations import errors
-from osvi_integrations._config import build_config
 from osvi_integrations._transport import SyncHttpxTransport, _ParsedUrls
+from osvi_integrations.config import build_config
 from osvi_integrations.protocol import OPERATIONS, Masker, Operation, PreparedRequest, RawResponse
 
 SESSION = {

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from osvi_integrations import errors
-from osvi_integrations._config import build_config
+from osvi_integrations.config import build_config
 from osvi_integrations.protocol import (
     CLOSE_SESSION,
     CREATE_SESSION,

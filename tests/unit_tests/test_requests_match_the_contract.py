@@ -14,7 +14,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from osvi_integrations._config import build_config
+from osvi_integrations.config import build_config
 from osvi_integrations.protocol import OPERATIONS, Operation, base_headers
 
 SPEC: dict[str, Any] = yaml.safe_load(

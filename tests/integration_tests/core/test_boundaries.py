@@ -163,7 +163,7 @@ def test_an_id_stays_one_segment_or_is_refused(
         try:
             if surface == "sync":
                 with OSVIClient(TOKEN, base_url=server.base_url, max_retries=0) as client:
-                    client.invoke(operation, **args)
+                    client.call(operation, **args)
             elif surface == "async":
                 asyncio.run(_async_invoke(server.base_url, operation, args))
             else:
@@ -182,7 +182,7 @@ def test_an_id_stays_one_segment_or_is_refused(
 
 async def _async_invoke(base_url: str, operation: Operation[Any, Any], args: dict[str, Any]) -> None:
     async with AsyncOSVIClient(TOKEN, base_url=base_url, max_retries=0) as client:
-        await client.invoke(operation, **args)
+        await client.call(operation, **args)
 
 
 def _tool(base_url: str, operation: Operation[Any, Any], args: dict[str, Any]) -> OSVITool:
@@ -271,7 +271,7 @@ def test_an_echoed_token_reaches_no_error_frame_or_log(
             args = arguments_for(operation, None, "")
             with OSVIClient(TOKEN, base_url=fake.base_url, max_retries=0) as client:
                 with pytest.raises(OSVIError) as info:
-                    client.invoke(operation, **args)
+                    client.call(operation, **args)
                 _no_token_anywhere(info.value)
                 assert TOKEN not in describe_error(info.value, operation)
             with pytest.raises(OSVIError) as ainfo:
@@ -294,7 +294,7 @@ def test_an_injected_httpx_client_masks_too() -> None:
             OSVIClient(TOKEN, base_url=fake.base_url, http_client=http, max_retries=0) as client,
             pytest.raises(OSVIError) as info,
         ):
-            client.invoke(OPERATIONS[0], **arguments_for(OPERATIONS[0], None, ""))
+            client.call(OPERATIONS[0], **arguments_for(OPERATIONS[0], None, ""))
         _no_token_anywhere(info.value)
         assert "**********" in str(getattr(info.value, "body", ""))
 
@@ -319,7 +319,7 @@ def test_server_text_is_bounded(status: int) -> None:
             OSVIClient(TOKEN, base_url=fake.base_url, max_retries=0) as client,
             pytest.raises(OSVIError) as info,
         ):
-            client.invoke(operation, **arguments_for(operation, None, ""))
+            client.call(operation, **arguments_for(operation, None, ""))
         error = info.value
         assert len(str(error)) < SERVER_TEXT_LIMIT + 200
         assert len(repr(vars(error))) < 100 * SERVER_TEXT_LIMIT

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from osvi_integrations import AsyncOSVIClient, OSVIClient, RetryPolicy, errors
+from osvi_integrations.protocol import GET_ACTIVE_SESSION, HAND_BACK_TO_AGENT, SEND_MESSAGE
 from osvi_integrations.sandbox import (
     ARCHIVED_AGENT,
     FAULTY_AGENT,
@@ -51,19 +52,19 @@ def test_support_commands_and_the_takeover_cycle(client: OSVIClient, customer_id
     assert taken.command == "takeover" and taken.active_human and taken.session_id == sid
     assert client.sessions.get_active(customer_id, SUPPORT_AGENT).human_has_taken_over
     assert client.send_message(SUPPORT_AGENT, customer_id, "Hello?").reply is None
-    assert client.support.message(sid, "Your parcel ships today.").session_id == sid
+    assert client.support.send_message(sid, "Your parcel ships today.").session_id == sid
     with pytest.raises(errors.SupportCommandRejectedError) as refused:
         client.support.tell(sid, "Apologise.")
     assert refused.value.reason == "tell_not_allowed_during_takeover" and not refused.value.may_have_taken_effect
     assert client.support.whisper(sid, "offer a voucher").command == "whisper"
-    assert client.support.end(sid).command == "end"
+    assert client.support.hand_back(sid).command == "end"
     active = client.sessions.get_active(customer_id, SUPPORT_AGENT)
     assert active.mode == "ai" and not active.help_requested
     assert "(offer a voucher)" in (client.send_message(SUPPORT_AGENT, customer_id, "thanks").reply or "")
     told = client.support.tell(sid, "Mention the returns policy.")
     assert told.reply
     with pytest.raises(errors.SupportCommandRejectedError) as plain:
-        client.support.message(sid, "not in support mode")
+        client.support.send_message(sid, "not in support mode")
     assert plain.value.reason == "message_requires_support_mode"
     assert client.support.close(sid).command == "close"
     with pytest.raises(errors.NoActiveSessionError):
@@ -158,6 +159,27 @@ def test_default_agent_fills_agent_uuid(sandbox: SandboxServer, customer_id: str
     assert len(sandbox.engine.processed) == 1  # the refused call sent nothing
 
 
+def test_checked_params_are_sent_as_they_are(client: OSVIClient, sandbox: SandboxServer, customer_id: str) -> None:
+    """`call(operation, params)`: what a caller validated once (`operation.validate`) is not checked again,
+    and gives what the keyword form gives; a mix of both forms, or another model, is refused unsent."""
+    params = SEND_MESSAGE.validate({"agent_uuid": SUPPORT_AGENT, "customer_id": customer_id, "content": "hi"})
+    sent = client.call(SEND_MESSAGE, params)
+    assert sent == client.call(SEND_MESSAGE, agent_uuid=SUPPORT_AGENT, customer_id=customer_id, content="hi")
+    before = len(sandbox.engine.processed)
+    with pytest.raises(TypeError, match="not both"):
+        client.call(SEND_MESSAGE, params, content="again")
+    with pytest.raises(TypeError, match="SendMessageParams"):
+        client.call(SEND_MESSAGE, GET_ACTIVE_SESSION.validate({"agent_uuid": SUPPORT_AGENT, "customer_id": "x"}))
+    with pytest.raises(errors.InvalidRequestError, match="bound to another value") as info:
+        client.call_for_customer(SEND_MESSAGE, params, customer_id="+10000000000")
+    assert info.value.field == "customer_id"
+    hand_back = HAND_BACK_TO_AGENT.validate({"session_id": sent.session_id})
+    with pytest.raises(errors.InvalidRequestError, match="not an active session") as info:
+        client.call_for_customer(HAND_BACK_TO_AGENT, hand_back, customer_id="+10000000000")
+    assert len(sandbox.engine.processed) == before  # nothing refused was sent
+    assert client.call_for_customer(SEND_MESSAGE, params, customer_id=customer_id).session_id == sent.session_id
+
+
 def test_conversation_starts_with_context_refreshes_and_survives_a_close(
     client: OSVIClient, sandbox: SandboxServer, customer_id: str
 ) -> None:
@@ -197,11 +219,11 @@ async def test_the_async_client_runs_every_operation(sandbox: SandboxServer, cus
         assert (await client.sessions.inject_context(session.id, "more")).context == ["ctx", "more"]
         assert (await client.messages.send(SUPPORT_AGENT, customer_id, "help, a human please")).help_requested
         assert (await client.support.takeover(session.id)).active_human
-        await client.support.message(session.id, "Hello from Ana")
+        await client.support.send_message(session.id, "Hello from Ana")
         with pytest.raises(errors.SupportCommandRejectedError):
             await client.support.tell(session.id, "x")
         await client.support.whisper(session.id, "be brief")
-        await client.support.end(session.id)
+        await client.support.hand_back(session.id)
         assert (await client.support.tell(session.id, "greet")).reply
         await client.support.close(session.id)
         conversation = client.conversation(SUPPORT_AGENT, customer_id, session_id=session.id)

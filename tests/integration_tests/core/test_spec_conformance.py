@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from osvi_integrations._config import build_config
+from osvi_integrations.config import build_config
 from osvi_integrations.protocol import SEND_MESSAGE, base_headers
 from osvi_integrations.sandbox import (
     ARCHIVED_AGENT,

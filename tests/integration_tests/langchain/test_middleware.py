@@ -75,9 +75,9 @@ def test_escalation_and_takeover_pause_and_resume_without_resending(
     taken = agent.invoke({"messages": [HumanMessage("Thanks for jumping in")]}, config)
     (request,) = [i.value for i in taken["__interrupt__"]]
     assert [(e["reason"], e["mode"]) for e in request["escalations"]] == [("takeover", "support")]
-    operator.support.message(session_id, "Your parcel leaves our depot today.")
+    operator.support.send_message(session_id, "Your parcel leaves our depot today.")
     operator.support.whisper(session_id, "offer a 10% voucher")
-    operator.support.end(session_id)
+    operator.support.hand_back(session_id)
     ended = agent.invoke(Command(resume={"action": "end"}), config)
     assert isinstance(ended["messages"][-1], ToolMessage)  # the run ended without an LLM turn
 

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from osvi_integrations._config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
+from osvi_integrations.config import AGENT_ENV, BASE_URL_ENV, TIMEOUT_ENV, TOKEN_ENV
 from osvi_integrations.mcp_server import (
     AGENTS_URI,
     ALLOWED_HOSTS_ENV,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from osvi_integrations._config import TIMEOUT_ENV
+from osvi_integrations.config import TIMEOUT_ENV
 from osvi_integrations.mcp_server import DEFAULT_PROGRESS_INTERVAL, DEFAULT_TIMEOUT, ServerSettings
 from osvi_integrations.sandbox import Fault, SandboxServer
 

@@ -100,7 +100,7 @@ class Canned:
             OSVIClient(TOKEN, base_url=BASE_URL, max_retries=0, http_client=http) as client,
             pytest.raises(OSVIError) as info,
         ):
-            client.invoke(operation, **arguments)
+            client.call(operation, **arguments)
         return info.value
 
 
@@ -221,6 +221,64 @@ async def test_invalid_arguments_are_worded_by_the_core_and_nothing_is_sent(
     for message in (tool.invoke(call(SEND_MESSAGE, **args)), await tool.ainvoke(call(SEND_MESSAGE, **args))):
         assert isinstance(message, ToolMessage) and message.status == "error"
         assert message.content == describe_error(InvalidRequestError(field, problem), SEND_MESSAGE)
+    assert canned.requests == []
+
+
+async def test_arguments_are_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LangChain's check of the arguments model and the client's of the params model were two passes over
+    the same values; the tool makes one: the operation's params, with the application's agent and customer."""
+    passes: list[str] = []
+    params_validator = SEND_MESSAGE._params_validator
+
+    class Counting:
+        def validate_python(self, value: Any) -> Any:
+            passes.append("params")
+            return params_validator.validate_python(value)
+
+    def model_validate(cls: type[BaseModel], value: Any, **kwargs: Any) -> BaseModel:
+        passes.append("arguments")
+        return BaseModel.model_validate.__func__(cls, value, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setitem(SEND_MESSAGE.__dict__, "_params_validator", Counting())
+    monkeypatch.setattr(OSVISendMessageInput, "model_validate", classmethod(model_validate))
+    canned = Canned(200, ANSWERS["send_message"])
+    tool = canned.tool(SEND_MESSAGE)
+    for message in (
+        tool.invoke(call(SEND_MESSAGE, content="Hi")),
+        await tool.ainvoke(call(SEND_MESSAGE, content="Hi")),
+    ):
+        assert isinstance(message, ToolMessage) and message.status == "success"
+    assert passes == ["params", "params"]
+    assert len(canned.requests) == 2 and b'"customer_id":"+15550100"' in canned.requests[0].content
+
+
+@pytest.mark.parametrize(
+    ("settings", "args", "expected"),
+    [
+        # What the LLM gave is named first, before the application's own mistakes.
+        ({"customer_id": None}, {"content": " "}, InvalidRequestError("content", "must not be empty or blank.")),
+        ({"customer_id": " c"}, {"content": 42}, InvalidRequestError("content", "must be a string, got a number.")),
+        (
+            {"customer_id": " c"},
+            {"content": "Hi"},
+            InvalidRequestError("customer_id", "must not have leading or trailing whitespace."),
+        ),
+        (
+            {"agent_uuid": ".."},
+            {"content": "Hi"},
+            InvalidRequestError("agent_uuid", "'..' is not an id: it would leave its place in the request path."),
+        ),
+    ],
+    ids=["llm-before-missing-customer", "llm-before-bad-customer", "bad-customer", "bad-agent"],
+)
+async def test_one_check_reports_what_the_two_did(
+    settings: dict[str, Any], args: dict[str, Any], expected: InvalidRequestError
+) -> None:
+    canned = Canned(200, ANSWERS["send_message"])
+    tool = canned.tool(SEND_MESSAGE, **settings)
+    for message in (tool.invoke(call(SEND_MESSAGE, **args)), await tool.ainvoke(call(SEND_MESSAGE, **args))):
+        assert isinstance(message, ToolMessage) and message.status == "error"
+        assert message.content == describe_error(expected, SEND_MESSAGE)
     assert canned.requests == []
 
 
