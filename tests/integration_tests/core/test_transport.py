@@ -22,6 +22,8 @@ from osvi_integrations import AsyncOSVIClient, OSVIClient, RetryPolicy, errors
 from osvi_integrations._transport import AiohttpTransport, AsyncHttpxTransport, SyncHttpxTransport
 from osvi_integrations.protocol import SEND_MESSAGE
 
+from .fakes import wake
+
 TOKEN = "TrAnSpOrTtOkEn-4242"
 AGENT = "agent_test"
 NO_RETRY = RetryPolicy(max_retries=0)
@@ -51,6 +53,7 @@ class Misbehaving:
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
 
     def __enter__(self) -> Misbehaving:
@@ -61,6 +64,8 @@ class Misbehaving:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        for sock in [self._sock, *self._connections]:
+            wake(sock)
         for thread in list(self._threads):
             thread.join(5)
         self._sock.close()
@@ -73,6 +78,7 @@ class Misbehaving:
                 continue
             with self._lock:
                 self.connections += 1
+                self._connections.append(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             thread.start()
             self._threads.append(thread)
