@@ -29,6 +29,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import KeySet
 from werkzeug.serving import make_server
 
+#: RSA keys made once per process and handed out in turn (making one costs ~40 ms of CPU, and the OAuth tests
+#: start a provider each): a provider's keys are distinct from each other and from `STRANGER`'s.
+_KEYS: list[rsa.RSAPrivateKey] = []
+_KEYS_LOCK = threading.Lock()
+STRANGER = 0  # the key a test signs with to play a foreign issuer: no provider publishes it
+
+
+def rsa_key(index: int) -> rsa.RSAPrivateKey:
+    """The `index`th key of this process (made on first use)."""
+    with _KEYS_LOCK:
+        while len(_KEYS) <= index:
+            _KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        return _KEYS[index]
+
+
 USER = "alice@example.test"
 INTROSPECTION_CLIENT = ("osvi-mcp-resource-server", "introspection-secret-0123")
 SCOPES = ("openid", "osvi:read", "osvi:send", "osvi:operate")
@@ -147,7 +162,7 @@ class Provider:
     def rotate_key(self) -> str:
         """A new signing key, published in the JWKS beside the old ones and used from now on."""
         kid = f"key-{len(self.keys) + 1}-{secrets.token_hex(4)}"
-        self.keys.append((kid, rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+        self.keys.append((kid, rsa_key(STRANGER + 1 + len(self.keys))))
         return kid
 
     @property

@@ -21,7 +21,6 @@ import httpx2
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
@@ -45,7 +44,7 @@ from osvi_integrations.protocol import OPERATIONS
 from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
 
 from .conftest import checked, settings_for
-from .oauth_provider import INTROSPECTION_CLIENT, USER, Provider, running_provider
+from .oauth_provider import INTROSPECTION_CLIENT, STRANGER, USER, Provider, rsa_key, running_provider
 from .test_http import PUBLIC_NAME, SESSION_TIMEOUT, RoundRobin, cli_server, free_port, running
 
 STATIC = "static-bearer-for-oauth-tests-0123456789"
@@ -208,13 +207,11 @@ def _tampered(s: Served) -> str:
 
 
 def _unknown_kid(s: Served) -> str:
-    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return s.token(key=stranger, kid="not-published")
+    return s.token(key=rsa_key(STRANGER), kid="not-published")
 
 
 def _published_kid_foreign_key(s: Served) -> str:
-    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return s.token(key=stranger)
+    return s.token(key=rsa_key(STRANGER))
 
 
 BAD_TOKENS = {
