@@ -9,9 +9,7 @@ reads that scenario's checks. The others drive test fixtures of the suite's refe
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +22,7 @@ from typing import Any
 import pytest
 
 from .conftest import server_env
+from .node_tools import cache_folder, node_major, npm_installed
 from .test_http import free_port
 from .test_stdio import LAUNCHER
 
@@ -41,47 +40,23 @@ APPLICABLE = (
 )
 
 
-def _node_major(node: str) -> int:
-    done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    match = re.match(r"v(\d+)", done.stdout.strip())
-    return int(match.group(1)) if match else 0
-
-
 @pytest.fixture(scope="module")
 def conformance() -> list[str]:
     """The command that runs the suite (a node >= 22 and the suite's entry point)."""
-    cache = Path(os.environ.get("OSVI_CONFORMANCE_CACHE") or Path.home() / ".cache" / "osvi-mcp-conformance")
-    entry = cache / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
-    local_node = cache / "node_modules" / ".bin" / "node"
+    entry = Path("node_modules/@modelcontextprotocol/conformance/dist/index.js")
+    local_node = Path("node_modules/.bin/node")
     system_node = shutil.which("node")
-    needs_node22 = system_node is None or _node_major(system_node) < 22
-    npm = shutil.which("npm")
-    if (not entry.exists() or (needs_node22 and not local_node.exists())) and npm is None:
-        pytest.skip("npm is not installed: the MCP conformance suite cannot be installed")
-    cache.mkdir(parents=True, exist_ok=True)
-    with (cache / ".install-lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers share the cache: one installs, the others wait
-        _install(cache, entry, local_node, needs_node22, npm)
-    node = str(local_node) if needs_node22 else str(system_node)
-    if _node_major(node) < 22:
+    needs_node22 = system_node is None or node_major(system_node) < 22
+    cache = npm_installed(
+        "the MCP conformance suite",
+        cache_folder("osvi-mcp-conformance", "OSVI_CONFORMANCE_CACHE"),
+        [CONFORMANCE, *(["node@22"] if needs_node22 else [])],
+        [entry, *([local_node] if needs_node22 else [])],
+    )
+    node = str(cache / local_node) if needs_node22 else str(system_node)
+    if node_major(node) < 22:
         pytest.skip(f"the MCP conformance suite needs Node.js 22; {node} is older")
-    return [node, str(entry)]
-
-
-def _install(cache: Path, entry: Path, local_node: Path, needs_node22: bool, npm: str | None) -> None:
-    if not entry.exists() or (needs_node22 and not local_node.exists()):
-        assert npm is not None
-        packages = [CONFORMANCE, *(["node@22"] if needs_node22 else [])]
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache), *packages],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0 or not entry.exists():
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            pytest.skip(f"the MCP conformance suite could not be installed from npm (offline?): {last}")
+    return [node, str(cache / entry)]
 
 
 @pytest.fixture(scope="module")
