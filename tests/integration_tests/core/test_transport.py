@@ -549,7 +549,7 @@ def _bounded_threads() -> Iterator[None]:
         time.sleep(0.05)
 
 
-# -- the injected async client's hard deadlines: one timer for every attempt in flight -----------------
+# -- the injected async client's hard deadline per attempt (asyncio.timeout) -----------------------------------
 
 
 @pytest.mark.parametrize("library", ["httpx", "httpx2"])
