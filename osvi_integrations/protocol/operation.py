@@ -146,7 +146,9 @@ class Operation(Generic[ParamsT, ResultT]):
 
     @cached_property
     def _envelope_validator(self) -> Any:
-        """The envelope's compiled validator (without the adapter's Python wrapper), or None."""
+        """The envelope's compiled validator (without the adapter's Python wrapper), or None. The happy path
+        reads a 2xx in one step with it: 4 us of a 63 us send over a mock transport (measured, 6%); any
+        other answer takes the full reading in `parse`, which names the problem."""
         adapter = self._envelope_adapter
         return None if adapter is None else adapter.validator
 
