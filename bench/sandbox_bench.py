@@ -170,8 +170,8 @@ def throughput(requests: int = 4000, rounds: int = 7) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     return {
-        "scaling": scaling(first=50, fill=300, repeats=1) if quick else scaling(),
-        "throughput": throughput(requests=200, rounds=1) if quick else throughput(),
+        "scaling": scaling(first=30, fill=150, repeats=1) if quick else scaling(),
+        "throughput": throughput(requests=100, rounds=1) if quick else throughput(),
     }
 
 
