@@ -30,7 +30,7 @@ DEFAULT_MAX_CONNECTIONS = 100
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _warned_plain_http: set[str] = set()
 
-logger = logging.getLogger("osvi_integrations")
+_logger = logging.getLogger("osvi_integrations")
 
 
 class ClientOptions(TypedDict, total=False):
@@ -108,7 +108,7 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str] | None = None)
         raise ConfigurationError(f"base_url: port 0 is not a port one can connect to, got {url!r}.")
     if parts.scheme == "http" and host not in _LOOPBACK_HOSTS and url not in _warned_plain_http:
         _warned_plain_http.add(url)
-        logger.warning("base_url %s is plain http: the API token will cross the network unencrypted.", url)
+        _logger.warning("base_url %s is plain http: the API token will cross the network unencrypted.", url)
     return url
 
 
