@@ -37,6 +37,7 @@ from .protocol import Masker, PreparedRequest, RawResponse
 
 if TYPE_CHECKING:  # annotations only: nothing here is loaded at run time
     import asyncio
+    import ssl
     from typing import Protocol
 
     import aiohttp
@@ -128,6 +129,7 @@ def sync_transport(
                 keepalive_expiry=KEEPALIVE_EXPIRY,
             ),
             follow_redirects=False,
+            verify=_ssl_context(),
         )
         return SyncHttpxTransport(own, owns_client=True, origin=origin, masker=masker)
     return SyncHttpxTransport(client, owns_client=False, origin=origin, masker=masker)
@@ -510,8 +512,16 @@ class AiohttpTransport:
             await session.close()
 
 
-def _ssl_context() -> Any:
-    """The same trust store as the sync client's httpx2 (system store; SSL_CERT_FILE / SSL_CERT_DIR)."""
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """The trust store of every client of the process, sync and async, read once (the system store, as
+    httpx2 sets it up; SSL_CERT_FILE / SSL_CERT_DIR as they are at the first use).
+
+    Reading it costs ~18 ms of CPU (the CA bundle parsed into a new context). httpx2 did that for each
+    `OSVIClient` built, also for an http:// origin that never uses it: an application that builds a client
+    per request or per tool paid it every time (a test run built ~6,000: a fifth of its in-process CPU).
+    One `SSLContext` is meant to be shared by connections (Python's `ssl` docs); nothing here changes it
+    after it is built."""
     import httpcore2
 
     return httpcore2.default_ssl_context()

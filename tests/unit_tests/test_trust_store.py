@@ -1,0 +1,35 @@
+"""The trust store is read once per process: building a client does not parse the CA bundle again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpcore2
+import pytest
+
+from osvi_integrations import OSVIClient
+from osvi_integrations import _transport as transport
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[None]]:
+    """Counts the reads of the trust store from a cold cache; the cache is cold again afterwards."""
+    counted: list[None] = []
+    real = httpcore2.default_ssl_context
+
+    def counting(**kwargs: Any) -> Any:
+        counted.append(None)
+        return real(**kwargs)
+
+    monkeypatch.setattr(httpcore2, "default_ssl_context", counting)
+    transport._ssl_context.cache_clear()
+    yield counted
+    transport._ssl_context.cache_clear()
+
+
+def test_clients_share_one_trust_store(reads: list[None]) -> None:
+    for base_url in ("https://api.osvi.example", "http://127.0.0.1:9", "https://api.osvi.example"):
+        with OSVIClient("token-1234", base_url=base_url):
+            pass
+    assert len(reads) == 1
