@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.long  # ~15 s: started first
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "benchmark.py"
 
 

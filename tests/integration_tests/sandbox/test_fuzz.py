@@ -54,6 +54,8 @@ from osvi_integrations.sandbox import app as sandbox_app
 
 from ._contract import CHAT_V1_PATH, SEND_MESSAGE_PATH
 
+pytestmark = pytest.mark.long  # ~17 s for the module: started first
+
 SEED = 20260604
 # Examples per operation and generation mode: about 15 s for the module on 2 cores. Raise it for a deeper
 # local run, e.g. OSVI_FUZZ_EXAMPLES=500 ./run tests tests/integration_tests/sandbox/test_fuzz.py
