@@ -24,6 +24,7 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
+from ... import loopback
 from ...conftest import FAST_RETRIES
 
 
@@ -99,7 +100,7 @@ def test_wrong_token_is_401_and_never_echoed(sandbox: SandboxServer, caplog: pyt
 
 def test_400_from_the_server_for_a_missing_field(sandbox: SandboxServer) -> None:
     # The client validates first, so talk to the server through the core's own HTTP path with a hand-made body.
-    response = httpx.post(
+    response = loopback.post(
         f"{sandbox.base_url}/v1/chat/inbound",
         headers={"API-Token": sandbox.api_token},
         json={"agent_uuid": SUPPORT_AGENT, "customer_id": "+1555"},

@@ -28,6 +28,8 @@ from osvi_integrations.sandbox import (
     SandboxServer,
 )
 
+from ... import loopback
+
 ROOT = Path(__file__).resolve().parents[3]
 SPEC_PATH = ROOT / "spec" / "send_message.openapi.yaml"
 SHARED_SPEC_PATH = ROOT.parent / "shared" / "osvi-api" / "send_message.openapi.yaml"
@@ -85,7 +87,7 @@ def test_the_nullable_translation_is_not_vacuous() -> None:
 
 def _post(server: SandboxServer, body: Any, token: str | None = "sandbox") -> httpx.Response:
     headers = {} if token is None else {"API-Token": server.api_token if token == "sandbox" else token}
-    return httpx.post(f"{server.base_url}/v1/chat/inbound", json=body, headers=headers, timeout=10)
+    return loopback.post(f"{server.base_url}/v1/chat/inbound", json=body, headers=headers, timeout=10)
 
 
 def _valid(response: httpx.Response) -> dict[str, Any]:

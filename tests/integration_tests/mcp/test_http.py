@@ -28,6 +28,7 @@ from osvi_integrations.mcp_server import HttpSettings, create_http_app, create_s
 from osvi_integrations.sandbox import SUPPORT_AGENT, Fault, SandboxServer
 from osvi_integrations.sandbox.server import PromptServer
 
+from ... import loopback
 from .conftest import checked, server_env, settings_for, text_of
 from .test_stdio import LAUNCHER
 
@@ -74,7 +75,10 @@ async def http_client(url: str, *, mode: str = "legacy", **httpx_options: Any) -
     with anyio.fail_after(SESSION_TIMEOUT):
         async with (
             httpx2.AsyncClient(
-                headers={"Authorization": f"Bearer {BEARER}"}, timeout=SESSION_TIMEOUT, **httpx_options
+                headers={"Authorization": f"Bearer {BEARER}"},
+                timeout=SESSION_TIMEOUT,
+                verify=loopback.TLS,
+                **httpx_options,
             ) as http,
             Client(streamable_http_client(url, http_client=http), mode=mode) as client,
         ):
@@ -135,7 +139,7 @@ def test_requests_without_the_bearer_token_get_401(mcp_url: str, authorization: 
     headers = dict(_JSON_HEADERS)
     if authorization is not None:
         headers["Authorization"] = authorization
-    response = httpx.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
+    response = loopback.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert BEARER not in response.text
@@ -143,14 +147,14 @@ def test_requests_without_the_bearer_token_get_401(mcp_url: str, authorization: 
 
 def test_the_health_check_needs_no_credentials(mcp_url: str) -> None:
     health = mcp_url.removesuffix("/mcp") + "/healthz"
-    response = httpx.get(health, headers={"Host": "10.0.0.7:8000"}, timeout=10)  # as a balancer probes a replica
+    response = loopback.get(health, headers={"Host": "10.0.0.7:8000"}, timeout=10)  # as a balancer probes a replica
     assert response.status_code == 200 and response.json() == {"status": "ok"}
-    assert httpx.post(health, timeout=10).status_code == 401  # only GET/HEAD skips the bearer check
+    assert loopback.post(health, timeout=10).status_code == 401  # only GET/HEAD skips the bearer check
 
 
 def test_bearer_token_lets_the_request_through(mcp_url: str) -> None:
     headers = {**_JSON_HEADERS, "Authorization": f"Bearer {BEARER}"}
-    response = httpx.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
+    response = loopback.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
     assert response.status_code == 200, response.text
 
 
@@ -166,15 +170,15 @@ def test_dns_rebinding_protection_rejects_foreign_host_or_origin(
     mcp_url: str, extra: dict[str, str], status: int
 ) -> None:
     headers = {**_JSON_HEADERS, "Authorization": f"Bearer {BEARER}", **extra}
-    response = httpx.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
+    response = loopback.post(mcp_url, json=_INITIALIZE, headers=headers, timeout=10)
     assert response.status_code == status
 
 
 def test_loopback_without_a_bearer_token_is_open_but_host_checked(sandbox: SandboxServer) -> None:
     port = free_port()
     with running(create_http_app(create_server(settings_for(sandbox)), HttpSettings(port=port)), port) as url:
-        ok = httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=10)
-        rebound = httpx.post(url, json=_INITIALIZE, headers={**_JSON_HEADERS, "Host": "attacker.test"}, timeout=10)
+        ok = loopback.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=10)
+        rebound = loopback.post(url, json=_INITIALIZE, headers={**_JSON_HEADERS, "Host": "attacker.test"}, timeout=10)
     assert ok.status_code == 200 and rebound.status_code == 421
 
 
@@ -182,7 +186,7 @@ async def test_plain_json_responses(sandbox: SandboxServer, customer_id: str) ->
     port = free_port()
     settings = HttpSettings(port=port, bearer_token=BEARER, stateless=True, json_response=True)
     with running(create_http_app(create_server(settings_for(sandbox)), settings), port) as url:
-        raw = httpx.post(url, json=_INITIALIZE, headers={**_JSON_HEADERS, "Authorization": f"Bearer {BEARER}"})
+        raw = loopback.post(url, json=_INITIALIZE, headers={**_JSON_HEADERS, "Authorization": f"Bearer {BEARER}"})
         async with http_client(url) as client:
             result = await client.call_tool("send_message", {"content": "hello", "customer_id": customer_id})
     assert raw.headers["content-type"].startswith("application/json")
@@ -244,7 +248,7 @@ def cli_server(*args: str, **env: str) -> Iterator[tuple[str, subprocess.Popen[s
         deadline = time.monotonic() + 20
         while True:
             try:
-                httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5)
+                loopback.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5)
                 break
             except httpx.ConnectError:
                 assert process.poll() is None and time.monotonic() < deadline, "server did not come up"
@@ -259,7 +263,7 @@ def cli_server(*args: str, **env: str) -> Iterator[tuple[str, subprocess.Popen[s
 def test_command_line_http_server_with_sandbox(customer_id: str) -> None:
     """`mcp_server.py --transport http --sandbox` end to end, including shutdown on SIGINT."""
     with cli_server("--sandbox") as (url, process):
-        assert httpx.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5).status_code == 401
+        assert loopback.post(url, json=_INITIALIZE, headers=_JSON_HEADERS, timeout=5).status_code == 401
 
         async def session() -> str:
             async with http_client(url) as client:

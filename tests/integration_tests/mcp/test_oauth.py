@@ -43,6 +43,7 @@ from osvi_integrations.mcp_server import (
 from osvi_integrations.protocol import OPERATIONS
 from osvi_integrations.sandbox import SUPPORT_AGENT, SandboxServer
 
+from ... import loopback
 from .conftest import checked, settings_for
 from .oauth_provider import INTROSPECTION_CLIENT, STRANGER, USER, Provider, rsa_key, running_provider
 from .test_http import PUBLIC_NAME, SESSION_TIMEOUT, RoundRobin, cli_server, free_port, running
@@ -96,7 +97,9 @@ def served(sandbox: SandboxServer, provider: Provider, request: pytest.FixtureRe
 async def session(url: str, token: str, *, mode: str = "legacy") -> AsyncIterator[Client]:
     with anyio.fail_after(SESSION_TIMEOUT):
         async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=SESSION_TIMEOUT) as http,
+            httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {token}"}, timeout=SESSION_TIMEOUT, verify=loopback.TLS
+            ) as http,
             Client(streamable_http_client(url, http_client=http), mode=mode) as client,
         ):
             yield client
@@ -106,7 +109,7 @@ def post(url: str, body: dict[str, Any], token: str | None, **params: str) -> ht
     headers = dict(_JSON_HEADERS)
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.post(url, json=body, headers=headers, params=params, timeout=SESSION_TIMEOUT)
+    return loopback.post(url, json=body, headers=headers, params=params, timeout=SESSION_TIMEOUT)
 
 
 def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +124,7 @@ def _b64(data: bytes) -> str:
 
 
 def test_protected_resource_metadata_names_the_issuer_and_the_scopes(served: Served) -> None:
-    response = httpx.get(f"{served.origin}/.well-known/oauth-protected-resource/mcp")
+    response = loopback.get(f"{served.origin}/.well-known/oauth-protected-resource/mcp")
     assert response.status_code == 200
     metadata = response.json()
     assert metadata["resource"] == served.url
@@ -145,7 +148,7 @@ def test_operator_scope_is_not_advertised_without_operator_tools(sandbox: Sandbo
     oauth = OAuthSettings.build(issuer=provider.issuer, resource_url=url, env={})
     server = create_server(settings_for(sandbox))
     with running(create_http_app(server, HttpSettings(port=port, oauth=oauth)), port):  # as create_server was told
-        metadata = httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp").json()
+        metadata = loopback.get(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp").json()
     assert metadata["scopes_supported"] == [READ_SCOPE, SEND_SCOPE]
 
 
@@ -374,7 +377,7 @@ class Browser:
 
     async def redirect(self, authorization_url: str) -> None:
         self.authorizations.append(parse_qs(urlsplit(authorization_url).query))
-        async with httpx2.AsyncClient() as http:
+        async with httpx2.AsyncClient(verify=loopback.TLS) as http:
             response = await http.get(authorization_url)
         assert response.status_code == 302, response.text
         params = parse_qs(urlsplit(response.headers["location"]).query)
@@ -407,7 +410,7 @@ async def test_the_sdk_oauth_client_discovers_registers_authorizes_and_steps_up(
     served.provider.consent = {READ_SCOPE}  # the user first grants reading only
     with anyio.fail_after(SESSION_TIMEOUT):
         async with (
-            httpx2.AsyncClient(auth=auth, timeout=SESSION_TIMEOUT) as http,
+            httpx2.AsyncClient(auth=auth, timeout=SESSION_TIMEOUT, verify=loopback.TLS) as http,
             Client(streamable_http_client(served.url, http_client=http), mode=mode) as client,
         ):
             assert {t.name for t in (await client.list_tools()).tools} == READ_TOOLS
@@ -487,7 +490,7 @@ async def test_an_identity_providers_own_scope_names_entra_style(sandbox: Sandbo
     """Entra: clients ask for `api://<app>/Name`, tokens carry `scp` without the prefix."""
     names = {READ_SCOPE: "Osvi.Read", SEND_SCOPE: "Osvi.Send", OPERATE_SCOPE: "Osvi.Operate"}
     for served in _serve(sandbox, provider, scope_prefix="api://osvi-mcp/", scope_names=names):
-        metadata = httpx.get(f"{served.origin}/.well-known/oauth-protected-resource/mcp").json()
+        metadata = loopback.get(f"{served.origin}/.well-known/oauth-protected-resource/mcp").json()
         assert metadata["scopes_supported"] == [f"api://osvi-mcp/{n}" for n in names.values()]
         token = served.token(scope=None, scp="Osvi.Read")
         async with session(served.url, token) as client:
@@ -514,7 +517,7 @@ def test_a_stateful_session_answers_only_the_person_who_opened_it(sandbox: Sandb
         listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
         headers = {**_JSON_HEADERS, "mcp-session-id": session_id, "mcp-protocol-version": "2025-11-25"}
         for token, status in ((served.token(sub="bob@example.test"), 404), (served.token(), 200)):
-            response = httpx.post(
+            response = loopback.post(
                 served.url, json=listing, headers={**headers, "Authorization": f"Bearer {token}"}, timeout=30
             )
             assert response.status_code == status, response.text

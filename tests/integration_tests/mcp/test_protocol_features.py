@@ -22,6 +22,7 @@ from osvi_integrations.mcp_server import (
 )
 from osvi_integrations.sandbox import SUPPORT_AGENT, Fault, SandboxServer
 
+from ... import loopback
 from .conftest import Connect, settings_for
 from .test_http import BEARER, free_port, http_client, running
 
@@ -138,7 +139,7 @@ def test_server_discover_answers_2026_07_28(endpoint: str) -> None:
         "MCP-Protocol-Version": "2026-07-28",
         "Mcp-Method": "server/discover",
     }
-    response = httpx.post(endpoint, json=body, headers=headers, timeout=30)
+    response = loopback.post(endpoint, json=body, headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     result = _json_rpc_result(response)
     assert result["supportedVersions"] == ["2026-07-28"]  # the handshake versions are reached by initialize
@@ -155,7 +156,7 @@ def test_an_older_client_initializes_at_its_own_version(endpoint: str, version: 
         "method": "initialize",
         "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "old", "version": "0"}},
     }
-    response = httpx.post(endpoint, json=body, headers={**_HEADERS, "Authorization": f"Bearer {BEARER}"}, timeout=30)
+    response = loopback.post(endpoint, json=body, headers={**_HEADERS, "Authorization": f"Bearer {BEARER}"}, timeout=30)
     assert response.status_code == 200, response.text
     assert _json_rpc_result(response)["protocolVersion"] == version
 

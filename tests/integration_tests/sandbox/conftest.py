@@ -11,6 +11,7 @@ import pytest
 
 from osvi_integrations.sandbox import SandboxServer
 
+from ... import loopback
 from ._contract import documented_key, documented_statuses, validate
 
 SANDBOX_TOKEN = object()  # stands for "the sandbox's own token" in Api.call
@@ -21,7 +22,7 @@ class Api:
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
-        self.http = httpx.Client(base_url=server.base_url, timeout=10)
+        self.http = httpx.Client(base_url=server.base_url, timeout=10, verify=loopback.TLS)
         self.reached: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def call(

@@ -14,12 +14,16 @@ import pytest
 from osvi_integrations.sandbox import SUPPORT_AGENT, Fault, SandboxServer
 from osvi_integrations.sandbox.app import MAX_BODY_BYTES
 
+from ... import loopback
+
 MESSAGE = {"agent_uuid": SUPPORT_AGENT, "customer_id": "+15550001234", "content": "Hello"}
 
 
 @pytest.fixture
 def http(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, headers={"API-Token": sandbox.api_token}, timeout=10) as client:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers={"API-Token": sandbox.api_token}, timeout=10, verify=loopback.TLS
+    ) as client:
         yield client
 
 
@@ -48,7 +52,7 @@ def test_the_token_is_checked_before_anything_else(
     sandbox: SandboxServer, method: str, path: str, content: bytes, token: str | None
 ) -> None:
     headers = {} if token is None else {"API-Token": token}
-    response = httpx.request(method, sandbox.base_url + path, content=content, headers=headers, timeout=10)
+    response = loopback.request(method, sandbox.base_url + path, content=content, headers=headers, timeout=10)
     assert _error(response, 401) == "invalid_api_token"
 
 

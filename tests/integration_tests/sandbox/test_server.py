@@ -16,11 +16,13 @@ import uvicorn
 from osvi_integrations.sandbox import SUPPORT_AGENT, Engine, Fault, SandboxServer
 from osvi_integrations.sandbox import server as server_module
 
+from ... import loopback
+
 MESSAGE = {"agent_uuid": SUPPORT_AGENT, "customer_id": "+15550004321", "content": "Hello"}
 
 
 def _post(server: SandboxServer, path: str, body: Any) -> httpx.Response:
-    return httpx.post(server.base_url + path, json=body, headers={"API-Token": server.api_token}, timeout=10)
+    return loopback.post(server.base_url + path, json=body, headers={"API-Token": server.api_token}, timeout=10)
 
 
 def test_reset_serves_a_fresh_engine_on_the_same_port(fresh_sandbox: SandboxServer) -> None:
@@ -62,7 +64,7 @@ def test_stop_cuts_requests_still_running_and_frees_the_port(fresh_sandbox: Sand
     caller.join(timeout=5)
     assert not caller.is_alive() and isinstance(outcome[0], httpx.HTTPError)  # cut, not waited for
     with pytest.raises(httpx.ConnectError):
-        httpx.get(fresh_sandbox.base_url + "/v1/active_agents", timeout=2)
+        loopback.get(fresh_sandbox.base_url + "/v1/active_agents", timeout=2)
 
 
 def test_start_errors_surface_in_the_caller() -> None:
@@ -104,7 +106,7 @@ def test_cli_logs_requests_only_when_asked(access_log: bool) -> None:
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/v1/active_agents", timeout=1)
+                response = loopback.get(f"http://127.0.0.1:{port}/v1/active_agents", timeout=1)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline and process.poll() is None, "the sandbox CLI did not start"
