@@ -28,6 +28,7 @@ from osvi_integrations.errors import InvalidRequestError, OSVIError
 from osvi_integrations.langchain import OSVITool
 from osvi_integrations.protocol import OPERATIONS, SERVER_TEXT_LIMIT, Operation, describe_error
 
+from ... import loopback
 from .fakes import FakeServer, Received, respond
 
 TOKEN = "tok-SECRET-0123456789abcdef"
@@ -290,7 +291,7 @@ def test_an_echoed_token_reaches_no_error_frame_or_log(
 def test_an_injected_httpx_client_masks_too() -> None:
     with FakeServer(echoing(200, "malformed")) as fake:
         with (
-            httpx.Client() as http,
+            httpx.Client(verify=loopback.TLS) as http,
             OSVIClient(TOKEN, base_url=fake.base_url, http_client=http, max_retries=0) as client,
             pytest.raises(OSVIError) as info,
         ):

@@ -206,7 +206,7 @@ def _closed_port() -> int:
 
 def test_connection_refused_is_retried_then_raised() -> None:
     attempts: list[httpx.Request] = []
-    with httpx.Client(event_hooks={"request": [attempts.append]}) as http:
+    with httpx.Client(event_hooks={"request": [attempts.append]}, verify=loopback.TLS) as http:
         c = OSVIClient(
             "abcdEFGH12345678",
             base_url=f"http://127.0.0.1:{_closed_port()}",
@@ -243,7 +243,7 @@ def test_dropped_connection_after_send_is_not_resent() -> None:
 
 def test_headers_sent_and_injected_client_left_open(sandbox: SandboxServer) -> None:
     seen: list[httpx.Request] = []
-    with httpx.Client(event_hooks={"request": [seen.append]}) as http:
+    with httpx.Client(event_hooks={"request": [seen.append]}, verify=loopback.TLS) as http:
         with OSVIClient(sandbox.api_token, base_url=sandbox.base_url, http_client=http) as c:
             c.send_message(SUPPORT_AGENT, "+1555", "hi")
         assert not http.is_closed  # ours to close, not the OSVI client's

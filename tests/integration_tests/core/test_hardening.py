@@ -19,6 +19,7 @@ import pytest
 from osvi_integrations import AsyncOSVIClient, OSVIClient, RetryPolicy, describe_error, errors
 from osvi_integrations.protocol import SEND_MESSAGE
 
+from ... import loopback
 from .fakes import OK_DATA, FakeServer, Gate, Received, ok, respond, trickle
 
 TOKEN = "SeCrEtToKeN12345"
@@ -86,7 +87,7 @@ def test_closed_clients_raise_client_closed_and_send_nothing() -> None:
         client.close()
         with pytest.raises(errors.ClientClosedError):
             _send(client)
-        injected = httpx.Client()
+        injected = httpx.Client(verify=loopback.TLS)
         injected.close()
         wrapped = OSVIClient(TOKEN, base_url=server.base_url, http_client=injected)
         with pytest.raises(errors.ClientClosedError) as info:
@@ -162,14 +163,14 @@ def test_redirects_are_never_followed_even_by_an_injected_client(status: int) ->
             respond(conn, status, b"", {"Location": f"{elsewhere.base_url}/steal"})
 
         with FakeServer(redirect) as server:
-            follower = httpx.Client(follow_redirects=True)
+            follower = httpx.Client(follow_redirects=True, verify=loopback.TLS)
             client = OSVIClient(TOKEN, base_url=server.base_url, http_client=follower)
             with pytest.raises(errors.RedirectError) as info:
                 _send(client)
             follower.close()
 
             async def run_async() -> None:
-                async with httpx.AsyncClient(follow_redirects=True) as afollower:
+                async with httpx.AsyncClient(follow_redirects=True, verify=loopback.TLS) as afollower:
                     aclient = AsyncOSVIClient(TOKEN, base_url=server.base_url, http_client=afollower)
                     with pytest.raises(errors.RedirectError):
                         await aclient.send_message(AGENT, "+1555", "hi")

@@ -22,6 +22,7 @@ from osvi_integrations import AsyncOSVIClient, OSVIClient, RetryPolicy, errors
 from osvi_integrations._transport import AiohttpTransport, AsyncHttpxTransport, SyncHttpxTransport
 from osvi_integrations.protocol import SEND_MESSAGE
 
+from ... import loopback
 from .fakes import wake
 
 TOKEN = "TrAnSpOrTtOkEn-4242"
@@ -204,7 +205,7 @@ def failure(kind: str, base_url: str, **kwargs: Any) -> tuple[errors.OSVIError, 
     kwargs = {"retry_policy": NO_RETRY, **kwargs}
     started = time.monotonic()
     if kind.startswith("sync"):
-        injected = httpx.Client() if kind == "sync-injected-httpx" else None
+        injected = httpx.Client(verify=loopback.TLS) if kind == "sync-injected-httpx" else None
         try:
             with OSVIClient(TOKEN, base_url=base_url, http_client=injected, **kwargs) as client:
                 try:
@@ -219,9 +220,9 @@ def failure(kind: str, base_url: str, **kwargs: Any) -> tuple[errors.OSVIError, 
     async def run() -> errors.OSVIError:
         injected: httpx.AsyncClient | httpx2.AsyncClient | None = None
         if kind == "async-injected-httpx":
-            injected = httpx.AsyncClient()
+            injected = httpx.AsyncClient(verify=loopback.TLS)
         elif kind == "async-injected-httpx2":
-            injected = httpx2.AsyncClient()
+            injected = httpx2.AsyncClient(verify=loopback.TLS)
         try:
             async with AsyncOSVIClient(TOKEN, base_url=base_url, http_client=injected, **kwargs) as client:
                 try:
@@ -253,11 +254,11 @@ def test_own_pools_are_aiohttp_for_async_and_httpx2_for_sync_injected_clients_ar
     sync_client.close()
     async_client = AsyncOSVIClient(TOKEN, base_url="http://127.0.0.1:9")  # no event loop needed to build it
     assert isinstance(async_client._transport, AiohttpTransport)
-    with httpx.Client() as mine:
+    with httpx.Client(verify=loopback.TLS) as mine:
         injected = OSVIClient(TOKEN, base_url="http://127.0.0.1:9", http_client=mine)
         injected.close()
         assert not mine.is_closed  # the caller's to close
-    wrapped = AsyncOSVIClient(TOKEN, base_url="http://127.0.0.1:9", http_client=httpx2.AsyncClient())
+    wrapped = AsyncOSVIClient(TOKEN, base_url="http://127.0.0.1:9", http_client=httpx2.AsyncClient(verify=loopback.TLS))
     assert isinstance(wrapped._transport, AsyncHttpxTransport) and not wrapped._transport.owns_client
 
 
@@ -420,7 +421,10 @@ def test_redirects_are_never_followed(kind: str, status: int) -> None:
 def test_an_injected_client_that_follows_redirects_still_does_not() -> None:
     with Misbehaving(answer()) as elsewhere:
         with Misbehaving(answer(302, b"", {"Location": f"{elsewhere.base_url}/steal"})) as server:
-            for follower in (httpx.Client(follow_redirects=True), httpx2.Client(follow_redirects=True)):
+            for follower in (
+                httpx.Client(follow_redirects=True, verify=loopback.TLS),
+                httpx2.Client(follow_redirects=True, verify=loopback.TLS),
+            ):
                 with (
                     follower,
                     OSVIClient(TOKEN, base_url=server.base_url, http_client=follower) as client,
@@ -559,7 +563,9 @@ def test_an_earlier_deadline_fires_on_time_while_a_later_one_waits(library: str)
     outcomes: dict[str, tuple[str, float]] = {}
 
     async def run(base_url: str) -> None:
-        injected: Any = httpx.AsyncClient() if library == "httpx" else httpx2.AsyncClient()
+        injected: Any = (
+            httpx.AsyncClient(verify=loopback.TLS) if library == "httpx" else httpx2.AsyncClient(verify=loopback.TLS)
+        )
         async with injected, AsyncOSVIClient(TOKEN, base_url=base_url, http_client=injected) as client:
             prepared = client._prepare(SEND_MESSAGE, {"agent_uuid": AGENT, "customer_id": "+1555", "content": "x"})
             loop = asyncio.get_running_loop()
@@ -588,7 +594,7 @@ def test_cancelling_a_send_is_a_cancellation_not_a_timeout() -> None:
 
     async def run(base_url: str) -> None:
         async with (
-            httpx2.AsyncClient() as injected,
+            httpx2.AsyncClient(verify=loopback.TLS) as injected,
             AsyncOSVIClient(TOKEN, base_url=base_url, http_client=injected, timeout=0.5, max_retries=0) as client,
         ):
             task = asyncio.create_task(client.send_message(AGENT, "+1555", "hello"))

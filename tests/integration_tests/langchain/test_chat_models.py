@@ -32,6 +32,7 @@ from osvi_integrations import (
 from osvi_integrations.langchain import ChatOSVI
 from osvi_integrations.sandbox import ARCHIVED_AGENT, FAULTY_AGENT, ORDERS_AGENT, SUPPORT_AGENT, SandboxServer
 
+from ... import loopback
 from .helpers import CaptureStart, make_model
 
 SECRET = "osvi-sandbox-key"  # the sandbox token: what must never leak
@@ -316,7 +317,7 @@ def test_never_answered_from_a_global_cache(model: ChatOSVI, sandbox: SandboxSer
 
 def test_an_injected_client_is_used_and_never_closed(sandbox: SandboxServer, customer_id: str) -> None:
     requests: list[httpx.Request] = []
-    with httpx.Client(event_hooks={"request": [requests.append]}) as http:
+    with httpx.Client(event_hooks={"request": [requests.append]}, verify=loopback.TLS) as http:
         m = make_model(sandbox, customer_id=customer_id, http_client=http)
         assert m._get_client() is m._get_client()
         m.invoke("Hello")
