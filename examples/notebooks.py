@@ -49,7 +49,7 @@ def execute(path: Path) -> Any:
         client = NotebookClient(
             notebook, km=kernel, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(EXAMPLES)}}
         )
-        client.execute(env=env)
+        client.execute(env=env, cleanup_kc=True)  # the kernel stops here, not when this process exits
     return notebook
 
 
