@@ -260,14 +260,32 @@ def map_httpx_error(exc: BaseException, origin: str, timeout: float) -> OSVIErro
     return _after_sending(origin, exc)
 
 
-class SyncHttpxTransport:
-    def __init__(self, client: httpx.Client | httpx2.Client, *, owns_client: bool, origin: str, masker: Masker) -> None:
-        self.owns_client = owns_client
+class _HttpxTransport:
+    """What the sync and async httpx transports share: the client, its library's errors, parsed URLs and
+    the way a prepared request becomes the library's request."""
+
+    def __init__(self, client: Any, *, origin: str, masker: Masker) -> None:
+        self._client: Any = client  # httpx or httpx2, sync or async: the same calls, typed per library
         self._masker = masker
-        self._client: Any = client  # httpx or httpx2: the same calls, typed per library
         self._family = _family_of(client)
         self._origin = origin
         self._urls = _ParsedUrls(self._family.module)
+
+    def _build(self, request: PreparedRequest, remaining: float, connect_timeout: float) -> Any:
+        """The library's request, its per-phase timeouts bounded by what is left of the call."""
+        return self._client.build_request(
+            request.method,
+            self._urls(request.url),
+            headers=request.headers,
+            content=request.content,
+            extensions={"timeout": _timeouts(remaining, connect_timeout)},
+        )
+
+
+class SyncHttpxTransport(_HttpxTransport):
+    def __init__(self, client: httpx.Client | httpx2.Client, *, owns_client: bool, origin: str, masker: Masker) -> None:
+        super().__init__(client, origin=origin, masker=masker)
+        self.owns_client = owns_client
 
     def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
         if remaining <= 0:
@@ -275,13 +293,7 @@ class SyncHttpxTransport:
         deadline = time.monotonic() + remaining
         error: OSVIError
         try:
-            http_request = self._client.build_request(
-                request.method,
-                self._urls(request.url),
-                headers=request.headers,
-                content=request.content,
-                extensions={"timeout": _timeouts(remaining, connect_timeout)},
-            )
+            http_request = self._build(request, remaining, connect_timeout)
             # Never follow a redirect, whatever the injected client says: the token stays with its origin.
             response = self._client.send(http_request, stream=True, follow_redirects=False)
             try:
@@ -302,17 +314,13 @@ class SyncHttpxTransport:
             self._client.close()
 
 
-class AsyncHttpxTransport:
+class AsyncHttpxTransport(_HttpxTransport):
     """An injected `httpx.AsyncClient` or `httpx2.AsyncClient`, used as is and never closed."""
 
     owns_client = False
 
     def __init__(self, client: httpx.AsyncClient | httpx2.AsyncClient, *, origin: str, masker: Masker) -> None:
-        self._client: Any = client
-        self._masker = masker
-        self._family = _family_of(client)
-        self._origin = origin
-        self._urls = _ParsedUrls(self._family.module)
+        super().__init__(client, origin=origin, masker=masker)
 
     async def send(self, request: PreparedRequest, *, remaining: float, connect_timeout: float) -> RawResponse:
         if remaining <= 0:
@@ -326,13 +334,7 @@ class AsyncHttpxTransport:
             # costs ~5 us a send, ~6% of an injected httpx2 client's own CPU per send over a mock transport;
             # a shared timer of our own saved 4 us of it, not worth its cancel bookkeeping.)
             async with asyncio.timeout_at(loop.time() + remaining + 0.05):
-                http_request = self._client.build_request(
-                    request.method,
-                    self._urls(request.url),
-                    headers=request.headers,
-                    content=request.content,
-                    extensions={"timeout": _timeouts(remaining, connect_timeout)},
-                )
+                http_request = self._build(request, remaining, connect_timeout)
                 # The body is read inside send (stream=False), which closes the response on any failure.
                 response = await self._client.send(http_request, follow_redirects=False)
             return self._masker.received(response.status_code, response.headers, response.headers.raw, response.content)
