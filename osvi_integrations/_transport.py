@@ -521,7 +521,7 @@ def _ssl_context() -> ssl.SSLContext:
 
     Reading it costs ~18 ms of CPU (the CA bundle parsed into a new context). httpx2 did that for each
     `OSVIClient` built, also for an http:// origin that never uses it: an application that builds a client
-    per request or per tool paid it every time (a test run built ~6,000: a fifth of its in-process CPU).
+    per request or per tool paid it every time (the test suite built about a thousand: ~20 s of its CPU).
     One `SSLContext` is meant to be shared by connections (Python's `ssl` docs); nothing here changes it
     after it is built."""
     import httpcore2

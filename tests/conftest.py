@@ -14,9 +14,9 @@ from osvi_integrations.sandbox import SandboxServer
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `long` (seconds of work in one test) run first, the rest in their order.
 
-    The workers share the run by work stealing: a long test that starts last would end the run alone
-    while the other worker idles (the benchmark's smoke run, ~15 s, and the contract fuzzing, ~17 s,
-    did: a run's last 10 s). The order is the same in every worker, as xdist requires.
+    The workers share the run by work stealing: a long test that starts last ends the run alone while
+    the other workers idle (the contract fuzzing, ~17 s, did: the run's last ~4 s). The order is the
+    same in every worker, as xdist requires.
     """
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
